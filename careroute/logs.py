@@ -1,0 +1,79 @@
+"""structlog set-up shared by every CareRoute process.
+
+Log lines are JSON unless stderr is a terminal, where they are rendered for
+people. Every call binds its call id once with ``bind_call``; the contextvar
+follows the call into worker threads through ``contextvars.copy_context``.
+
+Privacy: at the default level no log line carries transcript text, caller
+numbers or caller names. ``configure_logging(debug_text=True)`` lifts that for
+troubleshooting and logs a warning saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+#: Keys that may hold caller speech or identity. They are dropped from every
+#: event unless text logging was switched on explicitly.
+SENSITIVE_KEYS = frozenset(
+    {"text", "transcript", "partial", "final", "caller_number", "caller_name", "callerid"}
+)
+
+_debug_text = False
+
+
+def _drop_sensitive(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    if _debug_text:
+        return event
+    for key in SENSITIVE_KEYS.intersection(event):
+        event[key] = "[redacted]"
+    return event
+
+
+def configure_logging(level: str = "info", *, json: bool | None = None, debug_text: bool = False) -> None:
+    """Configure structlog and the standard library root logger.
+
+    Args:
+        level: ``debug``, ``info``, ``warning`` or ``error``.
+        json: force JSON (True) or console (False) rendering; None picks JSON
+            unless stderr is a terminal.
+        debug_text: allow transcript text and caller identity in log lines.
+    """
+    global _debug_text
+    _debug_text = debug_text
+    numeric = logging.getLevelNamesMapping().get(level.upper())
+    if numeric is None:
+        raise ValueError(f"log level {level!r} is not one of debug, info, warning, error")
+    if json is None:
+        json = not sys.stderr.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _drop_sensitive,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    if debug_text:
+        structlog.get_logger("careroute").warning(
+            "logs.debug_text.enabled",
+            message="TRANSCRIPT TEXT AND CALLER IDENTITY WILL BE WRITTEN TO THE LOG",
+        )
+
+
+def text_logging_enabled() -> bool:
+    """Return True when transcript text may be logged."""
+    return _debug_text
