@@ -1,0 +1,304 @@
+"""Audio frames between Asterisk and the recognizer.
+
+Asterisk's externalMedia channel sends RTP over UDP. With ``format=slin16`` each
+packet carries 20 ms of 16 kHz signed 16-bit linear audio in network byte order
+(big-endian), and Vosk expects little-endian samples, so every payload is
+byte-swapped. Telephone audio at 8 kHz (``format=slin`` or G.711 mu-law) is
+upsampled to 16 kHz because the small English Vosk model accepts only 16 kHz.
+
+Everything here is pure computation on bytes: no sockets, no clocks.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from scipy.signal import firwin, upfirdn
+
+from careroute.errors import CareRouteError
+
+#: Narrowband telephone audio (G.711 and Asterisk's ``slin``) is sampled at 8 kHz.
+TELEPHONE_RATE_HZ = 8000
+#: Asterisk's ``slin16`` and the Vosk small English model both use 16 kHz.
+WIDEBAND_RATE_HZ = 16000
+#: Signed 16-bit linear PCM: two bytes per sample.
+SAMPLE_WIDTH_BYTES = 2
+#: Asterisk's default packetization time (``ptime``) for externalMedia RTP.
+FRAME_MS = 20
+#: 16000 samples/s * 0.020 s * 2 bytes = 640 bytes per ``slin16`` packet.
+SLIN16_FRAME_BYTES = WIDEBAND_RATE_HZ * FRAME_MS // 1000 * SAMPLE_WIDTH_BYTES
+#: 8000 samples/s * 0.020 s * 2 bytes = 320 bytes per ``slin`` packet.
+SLIN_FRAME_BYTES = TELEPHONE_RATE_HZ * FRAME_MS // 1000 * SAMPLE_WIDTH_BYTES
+#: 8000 samples/s * 0.020 s * 1 byte = 160 bytes per G.711 mu-law packet.
+ULAW_FRAME_BYTES = TELEPHONE_RATE_HZ * FRAME_MS // 1000
+
+#: Fixed RTP header size without CSRCs or extension (RFC 3550, section 5.1).
+RTP_HEADER_BYTES = 12
+#: The only RTP version in use (RFC 3550).
+RTP_VERSION = 2
+#: Second header byte of RTCP packets (SR=200 ... APP=204). RTP and RTCP can
+#: share a port (RFC 5761), and this byte distinguishes them.
+RTCP_PACKET_TYPES = range(200, 205)
+#: Sequence numbers are 16 bits and wrap around.
+RTP_SEQUENCE_MODULUS = 1 << 16
+
+
+class AudioFormatError(CareRouteError):
+    """An RTP packet or an audio payload is malformed."""
+
+
+class AudioFormat(Enum):
+    """Payload formats that Asterisk's externalMedia channel can send.
+
+    Each value is ``(Asterisk format name, sample rate in Hz, bytes per sample)``.
+    """
+
+    SLIN16 = ("slin16", WIDEBAND_RATE_HZ, 2)
+    """16 kHz signed linear, big-endian in RTP. Dynamic payload type (118 on Asterisk 22)."""
+    SLIN = ("slin", TELEPHONE_RATE_HZ, 2)
+    """8 kHz signed linear, big-endian in RTP. Asterisk 22 sends payload type 10."""
+    ULAW = ("ulaw", TELEPHONE_RATE_HZ, 1)
+    """8 kHz G.711 mu-law, static payload type 0 (RFC 3551)."""
+
+    @property
+    def asterisk_name(self) -> str:
+        """Format name as the ``format`` parameter of externalMedia spells it."""
+        return self.value[0]
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hz."""
+        return int(self.value[1])
+
+    @property
+    def frame_bytes(self) -> int:
+        """Payload size of one 20 ms packet."""
+        return int(self.sample_rate * FRAME_MS // 1000 * self.value[2])
+
+    @classmethod
+    def from_name(cls, name: str) -> AudioFormat:
+        """Return the format whose Asterisk name is ``name``.
+
+        Raises:
+            AudioFormatError: the name is not a supported format.
+        """
+        for member in cls:
+            if member.asterisk_name == name:
+                return member
+        supported = ", ".join(member.asterisk_name for member in cls)
+        raise AudioFormatError(f"audio format {name!r} is not supported; use one of {supported}")
+
+
+@dataclass(frozen=True, slots=True)
+class RtpPacket:
+    """One parsed RTP packet (RFC 3550, section 5.1)."""
+
+    payload_type: int
+    sequence: int
+    timestamp: int
+    ssrc: int
+    marker: bool
+    csrcs: tuple[int, ...]
+    extension_profile: int | None
+    """The 16-bit profile id of the header extension, or None without one."""
+    payload: bytes
+    """Payload with padding removed."""
+
+
+def parse_rtp(packet: bytes) -> RtpPacket:
+    """Parse an RTP packet, skipping CSRCs and the header extension and removing padding.
+
+    Raises:
+        AudioFormatError: the packet is too short, not version 2, RTCP, or its
+            CSRC count, extension length or padding length point past its end.
+    """
+    if len(packet) < RTP_HEADER_BYTES:
+        raise AudioFormatError(
+            f"RTP packet of {len(packet)} bytes is shorter than the {RTP_HEADER_BYTES}-byte header"
+        )
+    first, second, sequence, timestamp, ssrc = struct.unpack_from("!BBHII", packet)
+    version = first >> 6
+    if version != RTP_VERSION:
+        raise AudioFormatError(f"RTP version {version} is not supported; expected {RTP_VERSION}")
+    if second in RTCP_PACKET_TYPES:
+        raise AudioFormatError(f"packet type {second} is RTCP, not RTP media")
+
+    has_padding = bool(first & 0x20)
+    has_extension = bool(first & 0x10)
+    csrc_count = first & 0x0F
+    offset = RTP_HEADER_BYTES + 4 * csrc_count
+    if len(packet) < offset:
+        raise AudioFormatError(
+            f"RTP packet of {len(packet)} bytes is too short for {csrc_count} CSRC identifiers"
+        )
+    csrcs = struct.unpack_from(f"!{csrc_count}I", packet, RTP_HEADER_BYTES)
+
+    extension_profile: int | None = None
+    if has_extension:
+        if len(packet) < offset + 4:
+            raise AudioFormatError("RTP packet ends inside its header extension")
+        extension_profile, extension_words = struct.unpack_from("!HH", packet, offset)
+        offset += 4 + 4 * extension_words
+        if len(packet) < offset:
+            raise AudioFormatError(
+                f"RTP header extension of {extension_words} words runs past the packet end"
+            )
+
+    end = len(packet)
+    if has_padding:
+        padding = packet[-1]
+        if padding == 0 or offset + padding > end:
+            raise AudioFormatError(
+                f"RTP padding length {padding} is invalid for a packet of {end} bytes"
+            )
+        end -= padding
+
+    return RtpPacket(
+        payload_type=second & 0x7F,
+        sequence=sequence,
+        timestamp=timestamp,
+        ssrc=ssrc,
+        marker=bool(second & 0x80),
+        csrcs=tuple(csrcs),
+        extension_profile=extension_profile,
+        payload=packet[offset:end],
+    )
+
+
+def build_rtp(
+    payload: bytes, *, sequence: int, timestamp: int, ssrc: int, payload_type: int = 118
+) -> bytes:
+    """Build a plain RTP packet (no CSRC, extension or padding), as Asterisk sends them.
+
+    Test callers and the benchmark use this to produce what externalMedia sends.
+    """
+    header = struct.pack(
+        "!BBHII",
+        RTP_VERSION << 6,
+        payload_type & 0x7F,
+        sequence % RTP_SEQUENCE_MODULUS,
+        timestamp & 0xFFFFFFFF,
+        ssrc & 0xFFFFFFFF,
+    )
+    return header + payload
+
+
+def _check_pcm16(pcm: bytes) -> None:
+    if len(pcm) % SAMPLE_WIDTH_BYTES:
+        raise AudioFormatError(
+            f"16-bit PCM must have an even number of bytes, got {len(pcm)}"
+        )
+
+
+def swap_pcm16(pcm: bytes) -> bytes:
+    """Swap the byte order of 16-bit samples (big-endian <-> little-endian).
+
+    Raises:
+        AudioFormatError: ``pcm`` has an odd number of bytes.
+    """
+    _check_pcm16(pcm)
+    return np.frombuffer(pcm, dtype=np.uint16).byteswap().tobytes()
+
+
+def be_to_native_le(pcm_be: bytes) -> bytes:
+    """Convert network-order ``slin`` samples to the little-endian samples Vosk reads."""
+    if sys.byteorder != "little":  # pragma: no cover - every supported platform is little-endian
+        raise AudioFormatError("CareRoute supports little-endian hosts only")
+    return swap_pcm16(pcm_be)
+
+
+@lru_cache(maxsize=1)
+def _ulaw_table() -> npt.NDArray[np.int16]:
+    """Build the 256-entry G.711 mu-law to 16-bit linear table (ITU-T G.711)."""
+    codes = np.arange(256, dtype=np.int32)
+    inverted = ~codes & 0xFF
+    sign = inverted & 0x80
+    exponent = (inverted >> 4) & 0x07
+    mantissa = inverted & 0x0F
+    # 0x84 is the G.711 bias (132) that the encoder added before taking the segment.
+    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
+    return np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
+
+
+def ulaw_to_pcm16(ulaw: bytes) -> bytes:
+    """Decode G.711 mu-law bytes to 16-bit little-endian linear PCM at the same rate."""
+    codes = np.frombuffer(ulaw, dtype=np.uint8)
+    return _ulaw_table()[codes].astype("<i2").tobytes()
+
+
+def payload_to_pcm16(payload: bytes, audio_format: AudioFormat) -> bytes:
+    """Decode one RTP payload to 16-bit little-endian PCM at the format's own rate."""
+    if audio_format is AudioFormat.ULAW:
+        return ulaw_to_pcm16(payload)
+    return be_to_native_le(payload)
+
+
+class StreamingUpsampler:
+    """Integer-factor upsampler for a stream of 16-bit little-endian PCM chunks.
+
+    It applies the same anti-imaging FIR filter as
+    ``scipy.signal.resample_poly(x, factor, 1)`` (Kaiser window, beta 5, 10
+    zero crossings per side) and carries the last input samples across chunk
+    boundaries. The concatenated output of all chunks plus ``flush()`` therefore
+    equals the whole-signal ``resample_poly`` result up to rounding to integers.
+    The price is a fixed delay of 10 input samples (1.25 ms at 8 kHz), because
+    the filter's centre tap needs that much lookahead.
+    """
+
+    #: Zero crossings of the windowed sinc on each side, as in resample_poly.
+    HALF_LENGTH_PER_FACTOR = 10
+    #: Kaiser window beta, as in resample_poly's default window.
+    KAISER_BETA = 5.0
+
+    def __init__(self, factor: int) -> None:
+        if factor < 1:
+            raise ValueError(f"upsampling factor must be a positive integer, got {factor!r}")
+        self.factor = factor
+        half_length = self.HALF_LENGTH_PER_FACTOR * factor if factor > 1 else 0
+        self._taps: npt.NDArray[np.float64] = np.ones(1)
+        if factor > 1:
+            self._taps = (
+                firwin(2 * half_length + 1, 1.0 / factor, window=("kaiser", self.KAISER_BETA))
+                * factor
+            )
+        # Input samples of history that give every output of a new chunk full filter support.
+        self._history_length = max(1, -(-(len(self._taps) - 1) // factor))
+        self._history: npt.NDArray[np.float64] = np.zeros(self._history_length)
+        # Outputs still to discard so the stream lines up with resample_poly (zero phase).
+        self._delay_outputs = half_length
+        self._to_discard = half_length
+
+    def process(self, pcm: bytes) -> bytes:
+        """Upsample one chunk; the output lags the input by the filter delay."""
+        _check_pcm16(pcm)
+        if self.factor == 1:
+            return pcm
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+        return self._filter(samples)
+
+    def flush(self) -> bytes:
+        """Return the delayed tail of the stream; call once after the last chunk."""
+        if self.factor == 1:
+            return b""
+        tail_inputs = -(-self._delay_outputs // self.factor)
+        return self._filter(np.zeros(tail_inputs))[: self._delay_outputs * SAMPLE_WIDTH_BYTES]
+
+    def _filter(self, samples: npt.NDArray[np.float64]) -> bytes:
+        if samples.size == 0:
+            return b""
+        extended = np.concatenate((self._history, samples))
+        self._history = extended[-self._history_length :]
+        start = self.factor * self._history_length
+        filtered: npt.NDArray[np.float64] = upfirdn(self._taps, extended, self.factor)
+        filtered = filtered[start : start + self.factor * samples.size]
+        if self._to_discard:
+            dropped = min(self._to_discard, filtered.size)
+            filtered = filtered[dropped:]
+            self._to_discard -= dropped
+        return np.clip(np.rint(filtered), -32768, 32767).astype("<i2").tobytes()

@@ -1,0 +1,34 @@
+"""CareRoute configuration: one YAML file validated into frozen dataclasses.
+
+``load_config(path)`` reads ``careroute.yaml``; ``CareRouteConfig()`` is the
+built-in default that ``config/careroute.yaml`` documents key by key.
+"""
+
+from careroute.config.loader import load_config, parse_config
+from careroute.config.schema import (
+    AriConfig,
+    CareRouteConfig,
+    ClassifierConfig,
+    HealthConfig,
+    LoggingConfig,
+    MediaConfig,
+    PrioritiesConfig,
+    PromptsConfig,
+    RecognizerConfig,
+    RoutingConfig,
+)
+
+__all__ = [
+    "AriConfig",
+    "CareRouteConfig",
+    "ClassifierConfig",
+    "HealthConfig",
+    "LoggingConfig",
+    "MediaConfig",
+    "PrioritiesConfig",
+    "PromptsConfig",
+    "RecognizerConfig",
+    "RoutingConfig",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,256 @@
+"""Configuration sections as frozen dataclasses, with their defaults.
+
+Each field's ``metadata["check"]`` names a validator in ``careroute.config.checks``
+that the loader runs on the value. ``config/careroute.yaml`` documents every
+key, and a unit test keeps that file equal to these defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+from careroute.errors import ConfigError
+from careroute.paths import vosk_model_path
+
+# -- ari ---------------------------------------------------------------------
+#: Asterisk's HTTP server listens on port 8088 by default (http.conf).
+DEFAULT_ARI_URL = "http://127.0.0.1:8088"
+#: The Stasis application name that the dialplan's ``Stasis()`` line uses.
+DEFAULT_ARI_APP = "careroute"
+DEFAULT_ARI_USER = "careroute"
+#: Environment variable that contains the ARI password unless a file is configured.
+DEFAULT_ARI_PASSWORD_ENV = "CAREROUTE_ARI_PASSWORD"
+#: Seconds per ARI REST request. Set-up requests took 2-85 ms on loopback
+#: (measured on Asterisk 22.10.1), so 5 s only fires on a hung Asterisk.
+DEFAULT_REQUEST_TIMEOUT = 5.0
+#: Reconnect backoff starts here and doubles per failed attempt.
+DEFAULT_RECONNECT_BACKOFF_MIN = 0.5
+#: Backoff cap, so a restarted Asterisk is found again within this many seconds.
+DEFAULT_RECONNECT_BACKOFF_MAX = 10.0
+
+# -- media -------------------------------------------------------------------
+#: RTP from externalMedia must stay on the machine.
+DEFAULT_MEDIA_BIND_HOST = "127.0.0.1"
+#: UDP ports the app assigns to calls, one per call. They lie above Asterisk's
+#: own default rtp.conf range (10000-20000) so the two never clash.
+DEFAULT_RTP_PORT_MIN = 31000
+DEFAULT_RTP_PORT_MAX = 31999
+#: Asterisk's 16 kHz signed linear: no resampling before the 16 kHz model.
+DEFAULT_MEDIA_FORMAT: Final = "slin16"
+#: Seconds without any RTP packet after the media bridge is up before the call
+#: raises an alarm and goes to the fallback queue. The first packet arrived
+#: within 20 ms of the bridge on loopback (Asterisk 22.10.1), so 2 s means something is broken.
+DEFAULT_NO_RTP_TIMEOUT = 2.0
+
+# -- recognizer ----------------------------------------------------------------
+#: The Vosk small English model accepts 16 kHz audio only.
+DEFAULT_MODEL_SAMPLE_RATE = 16000
+
+# -- routing -------------------------------------------------------------------
+#: Minimum top-queue probability for a decision on a partial result.
+#: NOTE: a starting value; re-tune it on the dev set once the classifier is calibrated.
+DEFAULT_QUEUE_THRESHOLD = 0.70
+#: Consecutive decided partials that must agree on the top queue.
+DEFAULT_STABLE_PARTIALS = 2
+#: Minimum top-queue probability at a final result; below it the call goes to
+#: the fallback queue. Lower than the partial threshold because a final result
+#: ends the caller's sentence, and the caller then waits for a reply.
+DEFAULT_FINAL_THRESHOLD = 0.45
+#: Seconds of listening without speech before the reprompt, and again after it
+#: before the fallback queue.
+DEFAULT_NO_SPEECH_TIMEOUT = 6.0
+#: Seconds from the start of listening until the call goes to the fallback queue.
+DEFAULT_MAX_LISTEN_SECONDS = 20.0
+DEFAULT_FALLBACK_QUEUE = "front_desk"
+#: Queue that takes every emergency (the on-call nurse).
+DEFAULT_EMERGENCY_QUEUE = "nurse"
+#: Queue for urgent (not emergency) red flags that the classifier did not place.
+DEFAULT_URGENT_RED_FLAG_QUEUE = "nurse"
+#: DTMF digit that sends the caller to the fallback queue at once.
+DEFAULT_OPERATOR_DIGIT = "0"
+#: ``QUEUE_PRIO`` values: app_queue serves higher numbers first.
+DEFAULT_PRIORITY_EMERGENCY = 10
+DEFAULT_PRIORITY_URGENT = 5
+DEFAULT_PRIORITY_ROUTINE = 0
+#: Dialplan context with one extension per queue.
+DEFAULT_DIALPLAN_CONTEXT = "careroute-queues"
+
+# -- prompts, logging, health --------------------------------------------------
+#: Sound names relative to Asterisk's sounds folder, without extension.
+DEFAULT_GREETING_SOUND = "careroute/greeting"
+DEFAULT_REPROMPT_SOUND = "careroute/reprompt"
+DEFAULT_LOG_LEVEL: Final = "info"
+DEFAULT_HEALTH_BIND = "127.0.0.1"
+DEFAULT_HEALTH_PORT = 9188
+
+
+def _check(name: str) -> dict[str, str]:
+    return {"check": name}
+
+
+@dataclass(frozen=True, slots=True)
+class AriConfig:
+    """Connection to Asterisk's REST Interface."""
+
+    url: str = field(default=DEFAULT_ARI_URL, metadata=_check("http_url"))
+    app: str = field(default=DEFAULT_ARI_APP, metadata=_check("identifier"))
+    user: str = field(default=DEFAULT_ARI_USER, metadata=_check("non_empty"))
+    password_env: str | None = field(default=DEFAULT_ARI_PASSWORD_ENV, metadata=_check("env_name"))
+    password_file: Path | None = None
+    request_timeout: float = field(default=DEFAULT_REQUEST_TIMEOUT, metadata=_check("positive"))
+    reconnect_backoff_min: float = field(
+        default=DEFAULT_RECONNECT_BACKOFF_MIN, metadata=_check("positive")
+    )
+    reconnect_backoff_max: float = field(
+        default=DEFAULT_RECONNECT_BACKOFF_MAX, metadata=_check("positive")
+    )
+
+    def password(self) -> str:
+        """Read the ARI password from ``password_file`` or else the ``password_env`` variable.
+
+        Raises:
+            ConfigError: neither source is configured, the file cannot be read,
+                or the variable is unset or empty.
+        """
+        if self.password_file is not None:
+            try:
+                secret = self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"ari.password_file {str(self.password_file)!r} cannot be read ({exc.strerror}); "
+                    "create it with the ARI password or point ari.password_file at it"
+                ) from exc
+            if not secret:
+                raise ConfigError(
+                    f"ari.password_file {str(self.password_file)!r} is empty; write the ARI password into it"
+                )
+            return secret
+        if self.password_env is None:
+            raise ConfigError(
+                "no ARI password source: set ari.password_env to an environment variable "
+                "name or ari.password_file to a file that contains the password"
+            )
+        secret = os.environ.get(self.password_env, "")
+        if not secret:
+            raise ConfigError(
+                f"environment variable {self.password_env!r} (ari.password_env) is unset or "
+                "empty; export it with the ARI password from ari.conf"
+            )
+        return secret
+
+
+@dataclass(frozen=True, slots=True)
+class MediaConfig:
+    """Transport and format of the caller audio."""
+
+    transport: Literal["rtp"] = "rtp"
+    bind_host: str = field(default=DEFAULT_MEDIA_BIND_HOST, metadata=_check("ip_address"))
+    rtp_port_min: int = field(default=DEFAULT_RTP_PORT_MIN, metadata=_check("port"))
+    rtp_port_max: int = field(default=DEFAULT_RTP_PORT_MAX, metadata=_check("port"))
+    format: Literal["slin16", "slin", "ulaw"] = DEFAULT_MEDIA_FORMAT
+    no_rtp_timeout: float = field(default=DEFAULT_NO_RTP_TIMEOUT, metadata=_check("positive"))
+
+
+@dataclass(frozen=True, slots=True)
+class RecognizerConfig:
+    """The Vosk speech recognizer."""
+
+    model_path: Path | None = None
+    """Unpacked Vosk model folder; None means ``careroute.paths.vosk_model_path()``."""
+    sample_rate: int = field(default=DEFAULT_MODEL_SAMPLE_RATE, metadata=_check("sample_rate"))
+
+    def resolved_model_path(self) -> Path:
+        """Return the configured model folder, or the default cache location."""
+        return self.model_path if self.model_path is not None else vosk_model_path()
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifierConfig:
+    """The intent and urgency classifier."""
+
+    artifact_path: Path | None = None
+    """Trained classifier artifact; None means the artifact shipped in ``models/``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrioritiesConfig:
+    """``QUEUE_PRIO`` per urgency."""
+
+    emergency: int = field(default=DEFAULT_PRIORITY_EMERGENCY, metadata=_check("non_negative"))
+    urgent: int = field(default=DEFAULT_PRIORITY_URGENT, metadata=_check("non_negative"))
+    routine: int = field(default=DEFAULT_PRIORITY_ROUTINE, metadata=_check("non_negative"))
+
+    def for_urgency(self, urgency: str) -> int:
+        """Return the priority for ``urgency`` (emergency, urgent or routine)."""
+        if urgency == "emergency":
+            return self.emergency
+        if urgency == "urgent":
+            return self.urgent
+        if urgency == "routine":
+            return self.routine
+        raise ValueError(f"urgency {urgency!r} is not one of emergency, urgent, routine")
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    """Thresholds and targets of the routing policy."""
+
+    queue_threshold: float = field(default=DEFAULT_QUEUE_THRESHOLD, metadata=_check("probability"))
+    stable_partials: int = field(default=DEFAULT_STABLE_PARTIALS, metadata=_check("positive"))
+    final_threshold: float = field(default=DEFAULT_FINAL_THRESHOLD, metadata=_check("probability"))
+    no_speech_timeout: float = field(
+        default=DEFAULT_NO_SPEECH_TIMEOUT, metadata=_check("positive")
+    )
+    max_listen_seconds: float = field(
+        default=DEFAULT_MAX_LISTEN_SECONDS, metadata=_check("positive")
+    )
+    fallback_queue: str = field(default=DEFAULT_FALLBACK_QUEUE, metadata=_check("identifier"))
+    emergency_queue: str = field(default=DEFAULT_EMERGENCY_QUEUE, metadata=_check("identifier"))
+    urgent_red_flag_queue: str = field(
+        default=DEFAULT_URGENT_RED_FLAG_QUEUE, metadata=_check("identifier")
+    )
+    operator_digit: str = field(default=DEFAULT_OPERATOR_DIGIT, metadata=_check("dtmf_digit"))
+    priorities: PrioritiesConfig = field(default_factory=PrioritiesConfig)
+    dialplan_context: str = field(default=DEFAULT_DIALPLAN_CONTEXT, metadata=_check("identifier"))
+
+
+@dataclass(frozen=True, slots=True)
+class PromptsConfig:
+    """Sound files that Asterisk plays to the caller."""
+
+    greeting: str = field(default=DEFAULT_GREETING_SOUND, metadata=_check("sound_name"))
+    reprompt: str = field(default=DEFAULT_REPROMPT_SOUND, metadata=_check("sound_name"))
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    """Structured logging."""
+
+    level: Literal["debug", "info", "warning", "error"] = DEFAULT_LOG_LEVEL
+    debug_text: bool = False
+    """Write transcript text and caller identity to the log (troubleshooting only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HealthConfig:
+    """The HTTP health and readiness endpoint."""
+
+    bind: str = field(default=DEFAULT_HEALTH_BIND, metadata=_check("ip_address"))
+    port: int = field(default=DEFAULT_HEALTH_PORT, metadata=_check("port"))
+
+
+@dataclass(frozen=True, slots=True)
+class CareRouteConfig:
+    """The whole CareRoute configuration."""
+
+    ari: AriConfig = field(default_factory=AriConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    recognizer: RecognizerConfig = field(default_factory=RecognizerConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    prompts: PromptsConfig = field(default_factory=PromptsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
