@@ -135,8 +135,8 @@ class TestbedSettings:
 
     http_port: int = field(default_factory=lambda: _env_port("CAREROUTE_TESTBED_HTTP_PORT", 18088))
     ami_port: int = field(default_factory=lambda: _env_port("CAREROUTE_TESTBED_AMI_PORT", 15038))
-    rtp_start: int = field(default_factory=lambda: _env_port("CAREROUTE_TESTBED_RTP_START", 31000))
-    rtp_end: int = field(default_factory=lambda: _env_port("CAREROUTE_TESTBED_RTP_END", 31999))
+    rtp_start: int = field(default_factory=lambda: _env_port("CAREROUTE_TESTBED_RTP_START", 24000))
+    rtp_end: int = field(default_factory=lambda: _env_port("CAREROUTE_TESTBED_RTP_END", 24999))
     ari_user: str = "careroute"
     ari_password: str = "testbed-ari-secret"
     ami_user: str = "careroute"
