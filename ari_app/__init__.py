@@ -1,0 +1,85 @@
+"""CareRoute's ARI front end: a typed asyncio ARI client and its event model.
+
+``AriClient`` wraps the REST endpoints CareRoute uses and the event websocket;
+``ari_app.events`` holds the typed models and events; ``ari_app.errors`` the
+exception hierarchy.
+"""
+
+from ari_app.client import AriClient, encode_query
+from ari_app.errors import (
+    AriBadRequest,
+    AriConflict,
+    AriConnectionError,
+    AriError,
+    AriNotFound,
+    AriRequestError,
+    AriServerError,
+    AriStateError,
+    AriTimeout,
+    AriUnprocessable,
+    is_gone,
+    suppress_gone,
+)
+from ari_app.events import (
+    Application,
+    AriEvent,
+    AsteriskInfo,
+    Bridge,
+    Channel,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    ChannelStateChange,
+    ChannelUserevent,
+    ChannelVarset,
+    Event,
+    GenericEvent,
+    Playback,
+    PlaybackFinished,
+    PlaybackStarted,
+    StasisEnd,
+    StasisStart,
+    parse_event,
+)
+from ari_app.listener import Backoff, ClientEvent, Connected, Disconnected, EventSubscription
+
+__all__ = [
+    "Application",
+    "AriBadRequest",
+    "AriClient",
+    "AriConflict",
+    "AriConnectionError",
+    "AriError",
+    "AriEvent",
+    "AriNotFound",
+    "AriRequestError",
+    "AriServerError",
+    "AriStateError",
+    "AriTimeout",
+    "AriUnprocessable",
+    "AsteriskInfo",
+    "Backoff",
+    "Bridge",
+    "Channel",
+    "ChannelDestroyed",
+    "ChannelDtmfReceived",
+    "ChannelHangupRequest",
+    "ChannelStateChange",
+    "ChannelUserevent",
+    "ChannelVarset",
+    "ClientEvent",
+    "Connected",
+    "Disconnected",
+    "Event",
+    "EventSubscription",
+    "GenericEvent",
+    "Playback",
+    "PlaybackFinished",
+    "PlaybackStarted",
+    "StasisEnd",
+    "StasisStart",
+    "encode_query",
+    "is_gone",
+    "parse_event",
+    "suppress_gone",
+]
