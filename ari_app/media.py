@@ -15,6 +15,7 @@ little-endian samples Vosk expects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import Iterable
@@ -145,11 +146,10 @@ class RtpReceiver(asyncio.DatagramProtocol):
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-        try:
+        # When the queue is full the consumer is far behind; it stops at the
+        # cancellation instead of at the end marker.
+        with contextlib.suppress(asyncio.QueueFull):
             self.frames.put_nowait(None)
-        except asyncio.QueueFull:
-            # The consumer is far behind; it stops at the cancellation instead.
-            pass
 
 
 async def open_rtp_receiver(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -26,7 +27,9 @@ SENSITIVE_KEYS = frozenset(
 _debug_text = False
 
 
-def _drop_sensitive(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _drop_sensitive(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     if _debug_text:
         return event
     for key in SENSITIVE_KEYS.intersection(event):

@@ -15,6 +15,7 @@ behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,7 +73,7 @@ def _is_complete(root: Path) -> bool:
     return (root / ".careroute-complete").is_file() and (root / "usr/sbin/asterisk").is_file()
 
 
-def ensure_root(progress: callable = print) -> Path:  # type: ignore[valid-type]
+def ensure_root(progress: Callable[[str], None] = print) -> Path:
     """Return a built Asterisk root, building it with mmdebstrap when missing.
 
     Raises:
@@ -302,10 +304,9 @@ class Testbed:
         if process is None or process.poll() is not None:
             self._process = None
             return
-        try:
+        # A failed graceful stop falls through to the signals below.
+        with contextlib.suppress(TestbedError, subprocess.TimeoutExpired):
             self.cli("core stop now", timeout=5.0)
-        except (TestbedError, subprocess.TimeoutExpired):
-            pass
         for sig in (None, signal.SIGTERM, signal.SIGKILL):
             if sig is not None:
                 try:

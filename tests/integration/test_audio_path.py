@@ -28,8 +28,8 @@ KEY_WORDS = ("need", "blood", "pressure", "medicine")
 PROBE_APP = "careroute-probe"
 
 
-async def _next_event(ws: websockets.ClientConnection, kind: str, timeout: float = 15.0) -> dict:
-    async with asyncio.timeout(timeout):
+async def _next_event(ws: websockets.ClientConnection, kind: str, limit_s: float = 15.0) -> dict:
+    async with asyncio.timeout(limit_s):
         while True:
             event = json.loads(await ws.recv())
             if event["type"] == kind:
@@ -81,7 +81,7 @@ async def test_caller_speech_reaches_vosk_through_ari(testbed: Testbed, vosk_mod
         # The caller hangs up after speaking; collect audio until then.
         pcm = bytearray()
         async with asyncio.timeout(30):
-            ended = asyncio.create_task(_next_event(ws, "StasisEnd", timeout=30))
+            ended = asyncio.create_task(_next_event(ws, "StasisEnd", limit_s=30))
             while not ended.done():
                 try:
                     frame = await asyncio.wait_for(receiver.frames.get(), 0.5)

@@ -71,6 +71,6 @@ def test_testbed_failed_start_shows_log_tail(testbed: Testbed, tmp_path) -> None
         (broken.run_dir / "etc" / "asterisk.conf").write_text("[directories]\nastmoddir => /nonexistent\n")
 
     broken._render_configs = render_then_break  # type: ignore[method-assign]
-    with pytest.raises(TestbedError, match="last .* lines|wrote no log"):
+    with pytest.raises(TestbedError, match=r"last .* lines|wrote no log"):
         broken.start()
     assert not broken.running
