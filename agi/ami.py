@@ -89,6 +89,14 @@ class QueueSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class AmiEvent:
+    """Any AMI event, e.g. ``QueueCallerJoin``; ``headers`` holds every header as sent."""
+
+    name: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class UserEvent:
     """An AMI ``UserEvent``; ``headers`` holds every header of the message as sent."""
 
@@ -158,6 +166,7 @@ class AmiClient:
         self.action_timeout = action_timeout
         self._manager: _Manager | None = None
         self._user_event_handlers: list[tuple[str | None, Callable[[UserEvent], None]]] = []
+        self._event_handlers: dict[str, list[Callable[[AmiEvent], None]]] = {}
 
     async def __aenter__(self) -> Self:
         await self.connect()
@@ -187,6 +196,7 @@ class AmiClient:
             loop=asyncio.get_running_loop(),
         )
         manager.register_event("UserEvent", self._on_user_event)
+        manager.register_event("*", self._on_event)
         self._manager = manager
         try:
             async with asyncio.timeout(self.action_timeout):
@@ -316,6 +326,29 @@ class AmiClient:
                 self._user_event_handlers.remove(entry)
 
         return remove
+
+    def on_event(self, name: str, handler: Callable[[AmiEvent], None]) -> Callable[[], None]:
+        """Call ``handler`` for every AMI event named ``name``; return a remover."""
+        handlers = self._event_handlers.setdefault(name.lower(), [])
+        handlers.append(handler)
+
+        def remove() -> None:
+            if handler in handlers:
+                handlers.remove(handler)
+
+        return remove
+
+    def _on_event(self, _manager: Any, message: Any) -> None:
+        name = _event_name(message)
+        handlers = self._event_handlers.get(name.lower())
+        if not handlers:
+            return
+        event = AmiEvent(name=name, headers={str(k): str(v) for k, v in message.items()})
+        for handler in list(handlers):
+            try:
+                handler(event)
+            except Exception as exc:
+                _log.error("ami.event.handler_failed", event_name=name, error=repr(exc))
 
     def _on_user_event(self, _manager: Any, message: Any) -> None:
         event = UserEvent(

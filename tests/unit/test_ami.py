@@ -17,6 +17,7 @@ from agi import (
     AmiActionError,
     AmiClient,
     AmiConnectionError,
+    AmiEvent,
     AmiLoginError,
     AmiTimeout,
     QueueEntry,
@@ -277,3 +278,21 @@ async def test_ami_send_user_event_headers(server: FakeAmiServer, ami: AmiClient
     action = server.actions[-1]
     assert action["UserEvent"] == "CareRouteAlarm"
     assert action["Reason"] == "no_rtp"
+
+
+@pytest.mark.asyncio
+async def test_ami_on_event_receives_named_event(server: FakeAmiServer, ami: AmiClient) -> None:
+    joins: asyncio.Queue[AmiEvent] = asyncio.Queue()
+    ami.on_event("QueueCallerJoin", joins.put_nowait)
+
+    await server.push_event(
+        {"Event": "QueueCallerLeave", "Queue": "careroute-nurse", "Uniqueid": "a"}
+    )
+    await server.push_event(
+        {"Event": "QueueCallerJoin", "Queue": "careroute-nurse", "Uniqueid": "b", "Position": "1"}
+    )
+    async with asyncio.timeout(5):
+        event = await joins.get()
+
+    assert event.name == "QueueCallerJoin"
+    assert event.headers["Uniqueid"] == "b"
