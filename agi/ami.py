@@ -14,7 +14,7 @@ Hierarchy::
     AmiError                base: every AMI failure
     ├── AmiConnectionError  the TCP connection to the manager port failed
     ├── AmiLoginError       Asterisk rejected the username or secret
-    ├── AmiActionError      Asterisk answered an action with Response: Error
+    ├── AmiActionError      Asterisk returned Response: Error for an action
     └── AmiTimeout          an action got no complete answer in time
 """
 
@@ -31,7 +31,7 @@ from panoramisk import Manager
 
 _log = structlog.get_logger("agi.ami")
 
-#: AMI answers on loopback within milliseconds; five seconds only expires when
+#: AMI responds on loopback within milliseconds, so five seconds only expires when
 #: Asterisk is hung or the manager port is not Asterisk's.
 DEFAULT_ACTION_TIMEOUT_S = 5.0
 
@@ -49,7 +49,7 @@ class AmiLoginError(AmiError):
 
 
 class AmiActionError(AmiError):
-    """Asterisk answered an action with ``Response: Error``."""
+    """Asterisk returned ``Response: Error`` for an action."""
 
     def __init__(self, action: str, asterisk_message: str) -> None:
         super().__init__(f"AMI action {action!r} failed: {asterisk_message or 'no message'}")
@@ -90,7 +90,7 @@ class QueueSummary:
 
 @dataclass(frozen=True, slots=True)
 class AmiEvent:
-    """Any AMI event, e.g. ``QueueCallerJoin``; ``headers`` holds every header as sent."""
+    """Any AMI event, e.g. ``QueueCallerJoin``; ``headers`` contains every header as sent."""
 
     name: str
     headers: dict[str, str] = field(default_factory=dict)
@@ -98,7 +98,7 @@ class AmiEvent:
 
 @dataclass(frozen=True, slots=True)
 class UserEvent:
-    """An AMI ``UserEvent``; ``headers`` holds every header of the message as sent."""
+    """An AMI ``UserEvent``; ``headers`` contains every header of the message as sent."""
 
     name: str
     channel: str = ""
@@ -212,7 +212,7 @@ class AmiClient:
         except TimeoutError as exc:
             self.close()
             raise AmiTimeout(
-                f"AMI login at {self.host}:{self.port} got no answer within {self.action_timeout} s"
+                f"AMI login at {self.host}:{self.port} timed out after {self.action_timeout} s"
             ) from exc
         if response is None or not response.success:
             self.close()
@@ -247,7 +247,7 @@ class AmiClient:
                 result = await manager.send_action(dict(action))
         except TimeoutError as exc:
             raise AmiTimeout(
-                f"AMI action {name!r} got no complete answer within {self.action_timeout} s"
+                f"AMI action {name!r} got no complete response within {self.action_timeout} s"
             ) from exc
         messages = _messages(result)
         first = messages[0]

@@ -1,11 +1,11 @@
 """CareRoute's ARI front end: a typed asyncio ARI client and its event model.
 
-``AriClient`` wraps the REST endpoints CareRoute uses and the event websocket;
-``ari_app.events`` holds the typed models and events; ``ari_app.errors`` the
-exception hierarchy.
+``AriClient`` wraps the REST endpoints CareRoute uses (``ari_app.rest``) and the
+event websocket (``ari_app.listener``). ``ari_app.models`` and ``ari_app.events``
+contain the typed models and events, ``ari_app.errors`` the exception hierarchy.
 """
 
-from ari_app.client import AriClient, encode_query
+from ari_app.client import AriClient
 from ari_app.errors import (
     AriBadRequest,
     AriConflict,
@@ -21,11 +21,7 @@ from ari_app.errors import (
     suppress_gone,
 )
 from ari_app.events import (
-    Application,
     AriEvent,
-    AsteriskInfo,
-    Bridge,
-    Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
@@ -34,7 +30,6 @@ from ari_app.events import (
     ChannelVarset,
     Event,
     GenericEvent,
-    Playback,
     PlaybackFinished,
     PlaybackStarted,
     StasisEnd,
@@ -42,6 +37,16 @@ from ari_app.events import (
     parse_event,
 )
 from ari_app.listener import Backoff, ClientEvent, Connected, Disconnected, EventSubscription
+from ari_app.models import (
+    Application,
+    AsteriskInfo,
+    Bridge,
+    CallerId,
+    Channel,
+    DialplanLocation,
+    Playback,
+)
+from ari_app.rest import AriRest, encode_query
 
 __all__ = [
     "Application",
@@ -53,6 +58,7 @@ __all__ = [
     "AriEvent",
     "AriNotFound",
     "AriRequestError",
+    "AriRest",
     "AriServerError",
     "AriStateError",
     "AriTimeout",
@@ -60,6 +66,7 @@ __all__ = [
     "AsteriskInfo",
     "Backoff",
     "Bridge",
+    "CallerId",
     "Channel",
     "ChannelDestroyed",
     "ChannelDtmfReceived",
@@ -69,6 +76,7 @@ __all__ = [
     "ChannelVarset",
     "ClientEvent",
     "Connected",
+    "DialplanLocation",
     "Disconnected",
     "Event",
     "EventSubscription",

@@ -1,30 +1,20 @@
-"""Typed ARI models and events, parsed from Asterisk's JSON.
+"""Typed ARI events, parsed from the JSON messages of the event websocket.
 
-Only the fields CareRoute reads are typed; every object keeps the JSON it was
-parsed from in ``raw``, so extra fields are never lost and never break parsing.
 ``parse_event`` turns any event message into one of the dataclasses below; an
-unknown ``type`` or a known type with a missing field becomes ``GenericEvent``.
-
-Field names follow the ARI data model (``resources.json`` in Asterisk's
-``rest-api`` directory) converted to snake_case.
+unknown ``type``, or a known type with a missing field, becomes ``GenericEvent``.
+Every event keeps its JSON in ``raw``, so extra fields are never lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import structlog
 
+from ari_app.models import Bridge, Channel, JsonObject, Playback, text_field
+
 _log = structlog.get_logger("ari_app.events")
-
-JsonObject = Mapping[str, Any]
-
-
-def _text(data: JsonObject, key: str, default: str = "") -> str:
-    value = data.get(key, default)
-    return value if isinstance(value, str) else str(value)
 
 
 def _optional_int(data: JsonObject, key: str) -> int | None:
@@ -32,176 +22,6 @@ def _optional_int(data: JsonObject, key: str) -> int | None:
     if value is None:
         return None
     return int(value)
-
-
-@dataclass(frozen=True, slots=True)
-class CallerId:
-    """Name and number of a channel's caller or connected party."""
-
-    name: str = ""
-    number: str = ""
-
-    @classmethod
-    def from_json(cls, data: JsonObject | None) -> CallerId:
-        if not data:
-            return cls()
-        return cls(name=_text(data, "name"), number=_text(data, "number"))
-
-
-@dataclass(frozen=True, slots=True)
-class DialplanLocation:
-    """A channel's position in the dialplan (context, extension, priority)."""
-
-    context: str = ""
-    exten: str = ""
-    priority: int = 0
-    app_name: str = ""
-    app_data: str = ""
-
-    @classmethod
-    def from_json(cls, data: JsonObject | None) -> DialplanLocation:
-        if not data:
-            return cls()
-        return cls(
-            context=_text(data, "context"),
-            exten=_text(data, "exten"),
-            priority=int(data.get("priority", 0)),
-            app_name=_text(data, "app_name"),
-            app_data=_text(data, "app_data"),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Channel:
-    """An ARI channel: ``id`` is the unique id used in every channel request."""
-
-    id: str
-    name: str
-    state: str
-    caller: CallerId = field(default_factory=CallerId)
-    connected: CallerId = field(default_factory=CallerId)
-    dialplan: DialplanLocation = field(default_factory=DialplanLocation)
-    creationtime: str = ""
-    language: str = ""
-    #: Channel variables Asterisk attaches, e.g. ``UNICASTRTP_LOCAL_PORT`` on externalMedia.
-    channelvars: dict[str, str] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JsonObject) -> Channel:
-        variables = data.get("channelvars") or {}
-        return cls(
-            id=_text(data, "id"),
-            name=_text(data, "name"),
-            state=_text(data, "state"),
-            caller=CallerId.from_json(data.get("caller")),
-            connected=CallerId.from_json(data.get("connected")),
-            dialplan=DialplanLocation.from_json(data.get("dialplan")),
-            creationtime=_text(data, "creationtime"),
-            language=_text(data, "language"),
-            channelvars={str(k): str(v) for k, v in variables.items()},
-            raw=dict(data),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Bridge:
-    """An ARI bridge and the ids of the channels in it."""
-
-    id: str
-    technology: str = ""
-    bridge_type: str = ""
-    bridge_class: str = ""
-    creator: str = ""
-    name: str = ""
-    channels: tuple[str, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JsonObject) -> Bridge:
-        return cls(
-            id=_text(data, "id"),
-            technology=_text(data, "technology"),
-            bridge_type=_text(data, "bridge_type"),
-            bridge_class=_text(data, "bridge_class"),
-            creator=_text(data, "creator"),
-            name=_text(data, "name"),
-            channels=tuple(str(c) for c in data.get("channels", ())),
-            raw=dict(data),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Playback:
-    """A media playback on a channel or bridge; ``state`` is queued, playing, done or failed."""
-
-    id: str
-    media_uri: str = ""
-    target_uri: str = ""
-    state: str = ""
-    language: str = ""
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JsonObject) -> Playback:
-        return cls(
-            id=_text(data, "id"),
-            media_uri=_text(data, "media_uri"),
-            target_uri=_text(data, "target_uri"),
-            state=_text(data, "state"),
-            language=_text(data, "language"),
-            raw=dict(data),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Application:
-    """A Stasis application and the resources it currently owns."""
-
-    name: str
-    channel_ids: tuple[str, ...] = ()
-    bridge_ids: tuple[str, ...] = ()
-    endpoint_ids: tuple[str, ...] = ()
-    device_names: tuple[str, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JsonObject) -> Application:
-        def ids(key: str) -> tuple[str, ...]:
-            return tuple(str(v) for v in data.get(key, ()))
-
-        return cls(
-            name=_text(data, "name"),
-            channel_ids=ids("channel_ids"),
-            bridge_ids=ids("bridge_ids"),
-            endpoint_ids=ids("endpoint_ids"),
-            device_names=ids("device_names"),
-            raw=dict(data),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class AsteriskInfo:
-    """The parts of ``GET /asterisk/info`` that identify the running Asterisk."""
-
-    version: str = ""
-    entity_id: str = ""
-    startup_time: str = ""
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JsonObject) -> AsteriskInfo:
-        system = data.get("system") or {}
-        status = data.get("status") or {}
-        return cls(
-            version=_text(system, "version"),
-            entity_id=_text(system, "entity_id"),
-            startup_time=_text(status, "startup_time"),
-            raw=dict(data),
-        )
-
-
-# --- events ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,10 +39,10 @@ class Event:
     @staticmethod
     def common(data: JsonObject) -> dict[str, Any]:
         return {
-            "type": _text(data, "type"),
-            "application": _text(data, "application"),
-            "timestamp": _text(data, "timestamp"),
-            "asterisk_id": _text(data, "asterisk_id"),
+            "type": text_field(data, "type"),
+            "application": text_field(data, "application"),
+            "timestamp": text_field(data, "timestamp"),
+            "asterisk_id": text_field(data, "asterisk_id"),
             "raw": dict(data),
         }
 
@@ -367,7 +187,7 @@ def _build(data: JsonObject) -> AriEvent | None:
                 **base,
                 channel=Channel.from_json(data["channel"]),
                 cause=int(data.get("cause", 0)),
-                cause_txt=_text(data, "cause_txt"),
+                cause_txt=text_field(data, "cause_txt"),
             )
         case "ChannelHangupRequest":
             return ChannelHangupRequest(
@@ -380,7 +200,7 @@ def _build(data: JsonObject) -> AriEvent | None:
             return ChannelDtmfReceived(
                 **base,
                 channel=Channel.from_json(data["channel"]),
-                digit=_text(data, "digit"),
+                digit=text_field(data, "digit"),
                 duration_ms=int(data.get("duration_ms", 0)),
             )
         case "PlaybackStarted":
@@ -392,15 +212,15 @@ def _build(data: JsonObject) -> AriEvent | None:
         case "ChannelVarset":
             return ChannelVarset(
                 **base,
-                variable=_text(data, "variable"),
-                value=_text(data, "value"),
+                variable=text_field(data, "variable"),
+                value=text_field(data, "value"),
                 channel=_optional_channel(data),
             )
         case "ChannelUserevent":
             bridge = data.get("bridge")
             return ChannelUserevent(
                 **base,
-                eventname=_text(data, "eventname"),
+                eventname=text_field(data, "eventname"),
                 userevent=dict(data.get("userevent") or {}),
                 channel=_optional_channel(data),
                 bridge=Bridge.from_json(bridge) if bridge else None,

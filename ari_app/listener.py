@@ -2,8 +2,8 @@
 
 Every exit of the reader (clean close by either side, a network error, a failed
 handshake, a keepalive timeout, cancellation) is reported as a ``Disconnected``
-event to handlers and subscriptions, and ``connected`` is cleared before that, so
-the service above can mark itself not ready and recover its calls on the next
+event to handlers and subscriptions. ``connected`` is cleared first, so the
+service above can mark itself not ready, and recover its calls on the next
 ``Connected``. Asterisk does not replay ``StasisStart`` after a reconnect.
 
 The socket is opened with ``subscribeAll=false`` and this module never subscribes

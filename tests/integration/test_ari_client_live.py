@@ -165,7 +165,7 @@ async def test_live_snoop_external_media_bridge_continue(ari: AriClient, asteris
             media = await ari.external_media(
                 channel_id=em_id, external_host=f"127.0.0.1:{rtp_port}", format="slin16"
             )
-            # addChannel answers 422 until both new channels have entered Stasis.
+            # addChannel returns 422 until both new channels have entered Stasis.
             pending = {snoop_id, em_id}
             while pending:
                 event = await wait_for(stream, lambda e: isinstance(e, StasisStart))

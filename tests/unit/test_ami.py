@@ -1,6 +1,6 @@
 """Unit tests of the AMI wrapper against a fake manager server on 127.0.0.1.
 
-The fake answers with messages in Asterisk 22's AMI format, so panoramisk's real
+The fake responds with messages in Asterisk 22's AMI format, so panoramisk's real
 parser and action tracking run.
 """
 
