@@ -16,9 +16,12 @@ Rules, in the order they are checked:
    ``queue_threshold`` and the same top queue led the last ``stable_partials``
    decided partials. Undecided partials neither count nor reset that streak.
 5. A final result routes to its top queue when the probability reaches
-   ``final_threshold``, and to the fallback queue otherwise.
-6. Without speech for ``no_speech_timeout`` the policy requests one reprompt;
-   without speech for another ``no_speech_timeout`` it routes to the fallback queue.
+   ``final_threshold``, and to the fallback queue otherwise. A final result
+   the classifier abstains on (a greeting such as "hello?") requests the
+   reprompt instead, unless the reprompt was played already.
+6. Without speech for ``no_speech_timeout`` the policy requests the reprompt;
+   without speech for another ``no_speech_timeout`` after it, the policy routes
+   to the fallback queue. The reprompt plays at most once per call.
 7. ``max_listen_seconds`` after listening started it routes to the fallback queue.
 """
 
@@ -84,6 +87,7 @@ class RoutingPolicy:
         self.config = config
         self.decision: Decision | None = None
         self._listen_started: float | None = None
+        # Start of the current wait for speech: listening start, or the last reprompt.
         self._silence_started: float | None = None
         self._heard_speech = False
         self._reprompted = False
@@ -144,10 +148,14 @@ class RoutingPolicy:
         if self._heard_speech or now - self._silence_started < self.config.no_speech_timeout:
             return None
         if not self._reprompted:
-            self._reprompted = True
-            self._silence_started = now
-            return Reprompt(requested_at=now)
+            return self._reprompt(now)
         return self._fallback(Trigger.NO_SPEECH, "no speech after the reprompt", now)
+
+    def _reprompt(self, now: float) -> Reprompt:
+        self._reprompted = True
+        self._silence_started = now
+        self._heard_speech = False
+        return Reprompt(requested_at=now)
 
     def _red_flag_decision(self, scores: Scores, now: float) -> Decision | None:
         emergency_flag = any(hit.urgency == "emergency" for hit in scores.red_flags)
@@ -174,7 +182,9 @@ class RoutingPolicy:
             )
         return None
 
-    def _final_decision(self, scores: Scores, now: float) -> Decision:
+    def _final_decision(self, scores: Scores, now: float) -> Action:
+        if (scores.undecided or scores.queue is None) and not self._reprompted:
+            return self._reprompt(now)
         if (
             not scores.undecided
             and scores.queue is not None

@@ -59,8 +59,8 @@ DEFAULT_STABLE_PARTIALS = 2
 #: the fallback queue. Lower than the partial threshold because a final result
 #: ends the caller's sentence, and the caller then waits for a reply.
 DEFAULT_FINAL_THRESHOLD = 0.45
-#: Seconds of listening without speech before the reprompt, and again after it
-#: before the fallback queue.
+#: Seconds of listening without speech before the reprompt, and again after
+#: the reprompt before the fallback queue.
 DEFAULT_NO_SPEECH_TIMEOUT = 6.0
 #: Seconds from the start of listening until the call goes to the fallback queue.
 DEFAULT_MAX_LISTEN_SECONDS = 20.0

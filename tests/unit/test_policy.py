@@ -179,7 +179,6 @@ FINAL_CASES = [
     pytest.param(scores("billing", 0.5), "billing", Trigger.FINAL, id="above-final-threshold"),
     pytest.param(scores("billing", 0.45), "billing", Trigger.FINAL, id="final-threshold-inclusive"),
     pytest.param(scores("billing", 0.44), "front_desk", Trigger.FINAL_LOW_CONFIDENCE, id="below-final-threshold"),
-    pytest.param(UNDECIDED, "front_desk", Trigger.FINAL_LOW_CONFIDENCE, id="undecided-final"),
     pytest.param(scores("refill", 0.9, red_flags=(CHEST_PAIN,)), "nurse", Trigger.RED_FLAG, id="red-flag-final"),
 ]
 
@@ -192,6 +191,39 @@ def test_policy_final(final_scores: Scores, queue: str, trigger: Trigger) -> Non
     assert decision.trigger is trigger
 
 
+def test_policy_undecided_final_requests_reprompt() -> None:
+    policy = started()
+    assert policy.observe(UNDECIDED, final=True, now=2.0) == Reprompt(requested_at=2.0)
+    assert not policy.decided
+
+
+def test_policy_undecided_final_after_reprompt_falls_back() -> None:
+    policy = started()
+    policy.observe(UNDECIDED, final=True, now=2.0)
+    policy.observe(UNDECIDED, final=False, now=3.0)
+    decision = policy.observe(UNDECIDED, final=True, now=4.0)
+    assert isinstance(decision, Decision)
+    assert decision.queue == "front_desk"
+    assert decision.trigger is Trigger.FINAL_LOW_CONFIDENCE
+
+
+def test_policy_undecided_final_then_silence_falls_back() -> None:
+    policy = started()
+    policy.observe(UNDECIDED, final=True, now=2.0)
+    assert policy.tick(6.9) is None
+    decision = policy.tick(7.0)
+    assert isinstance(decision, Decision)
+    assert decision.trigger is Trigger.NO_SPEECH
+
+
+def test_policy_undecided_final_then_refill_routes() -> None:
+    policy = started()
+    policy.observe(UNDECIDED, final=True, now=2.0)
+    decision = policy.observe(scores("refill", 0.6), final=True, now=5.0)
+    assert isinstance(decision, Decision)
+    assert decision.queue == "refill"
+
+
 def test_policy_final_low_confidence_keeps_urgency() -> None:
     decision = started().observe(scores("billing", 0.1, "urgent"), final=True, now=3.0)
     assert isinstance(decision, Decision)
@@ -201,7 +233,7 @@ def test_policy_final_low_confidence_keeps_urgency() -> None:
 
 
 def test_policy_fallback_queue_configurable() -> None:
-    decision = started(RoutingConfig(fallback_queue="reception")).observe(UNDECIDED, final=True, now=1.0)
+    decision = started(RoutingConfig(fallback_queue="reception")).observe(scores("billing", 0.1), final=True, now=1.0)
     assert isinstance(decision, Decision)
     assert decision.queue == "reception"
 
