@@ -19,6 +19,8 @@ from careroute.errors import CareRouteError
 COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("model", "download or locate the Vosk speech model"),
     "testbed": ("testbed", "start or stop the local Asterisk test bed"),
+    "train": ("train", "train the intent and urgency classifier and write its model card"),
+    "evaluate": ("evaluate", "score a labelled call manifest with the classifier"),
 }
 
 

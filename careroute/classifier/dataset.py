@@ -1,0 +1,177 @@
+"""Training rows: hand-written utterances, recognizer variants, prefixes and corrections.
+
+Sources, all JSON Lines under ``models/training/``:
+
+- ``utterances.jsonl``: the team's sentences (``text``, ``queue``,
+  ``urgency``, ``persona``, ``tag``, ``opener``); ``queue`` may be
+  ``undecided`` for filler.
+- ``vosk_variants.jsonl``: the same labels on Vosk transcripts of synthesized
+  speech of a sample of those sentences.
+- a corrections file from staff (``careroute train --corrections``).
+
+Every full row also yields its prefixes, so the model learns from partials.
+A prefix made only of generic words (or that ends inside the caller's
+opener) is labelled ``undecided``. Short prefixes of hard cases (mixed
+intents, minimised emergencies) would teach the wrong label, so only
+prefixes past ``HARD_CASE_PREFIX_MIN`` of the sentence are kept for them, and
+the urgency head learns only from prefixes past ``URGENCY_PREFIX_MIN``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from careroute.classifier.artifact import UNDECIDED_CLASS
+from careroute.classifier.normalize import model_text, normalize
+from careroute.classifier.vocabulary import GENERIC_WORDS
+from careroute.errors import CareRouteError
+from careroute.paths import repo_root
+from careroute.scores import QUEUES, URGENCIES
+
+TRAINING_DIR = repo_root() / "models" / "training"
+SOURCE_FILES = ("utterances.jsonl", "vosk_variants.jsonl")
+
+#: Weight of a prefix row relative to its full sentence: partials are many
+#: and noisier, so together they should not outweigh the full sentences.
+PREFIX_WEIGHT = 0.4
+#: Default weight of a staff correction: it is a real call the model got wrong.
+CORRECTION_WEIGHT = 3.0
+#: Shortest prefix, as a share of the words, kept for hard-case sentences.
+HARD_CASE_PREFIX_MIN = 0.6
+#: Shortest prefix, as a share of the words, the urgency head learns from.
+URGENCY_PREFIX_MIN = 0.5
+HARD_TAGS = frozenset({"mixed", "minimised", "negation", "history", "figurative", "name"})
+
+
+class TrainingDataError(CareRouteError):
+    """A training or corrections file is missing or has an invalid row."""
+
+
+@dataclass
+class TrainingSet:
+    """Parallel lists, one entry per training row."""
+
+    texts: list[str] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)
+    urgencies: list[str] = field(default_factory=list)
+    queue_weights: list[float] = field(default_factory=list)
+    urgency_weights: list[float] = field(default_factory=list)
+    groups: list[int] = field(default_factory=list)
+    """Id of the full sentence a row came from, for grouped cross-validation."""
+    is_prefix: list[bool] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, text: str, queue: str, urgency: str, weights: tuple[float, float],
+            group: int, prefix: bool) -> None:
+        self.texts.append(text)
+        self.queues.append(queue)
+        self.urgencies.append(urgency)
+        self.queue_weights.append(weights[0])
+        self.urgency_weights.append(weights[1])
+        self.groups.append(group)
+        self.is_prefix.append(prefix)
+
+
+def read_jsonl(path: Path) -> list[dict[str, str]]:
+    """Read a JSON Lines file, naming the file and line of any invalid row."""
+    rows: list[dict[str, str]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TrainingDataError(f"{str(path)!r} line {number} is not valid JSON: {exc}") from exc
+        if not isinstance(row, dict):
+            raise TrainingDataError(f"{str(path)!r} line {number} is not a JSON object")
+        rows.append(row)
+    return rows
+
+
+def check_labels(row: dict[str, str], where: str, *, allow_undecided: bool) -> None:
+    """Raise ``TrainingDataError`` unless ``row`` has a known queue and urgency."""
+    queues = [*QUEUES, UNDECIDED_CLASS] if allow_undecided else list(QUEUES)
+    if row.get("queue") not in queues:
+        raise TrainingDataError(f"{where}: queue {row.get('queue')!r} is not one of {queues}")
+    if row.get("urgency") not in URGENCIES:
+        raise TrainingDataError(f"{where}: urgency {row.get('urgency')!r} is not one of {list(URGENCIES)}")
+
+
+def _opener_length(opener: str) -> int:
+    return len(model_text(normalize(opener)).split()) if opener else 0
+
+
+def add_sentence(data: TrainingSet, row: dict[str, str], group: int, weight: float) -> None:
+    """Add one labelled sentence and its prefixes to ``data``."""
+    words = model_text(normalize(row["text"])).split()
+    queue, urgency = row["queue"], row["urgency"]
+    data.add(" ".join(words), queue, urgency, (weight, weight), group, prefix=False)
+    if queue == UNDECIDED_CLASS or len(words) < 2:
+        return
+    opener = _opener_length(row.get("opener", ""))
+    hard = row.get("tag", "") in HARD_TAGS
+    for length in range(1, len(words)):
+        share = length / len(words)
+        if hard and share < HARD_CASE_PREFIX_MIN:
+            continue
+        prefix = words[:length]
+        if length <= opener or all(w in GENERIC_WORDS for w in prefix):
+            data.add(" ".join(prefix), UNDECIDED_CLASS, "routine",
+                     (weight * PREFIX_WEIGHT, weight * PREFIX_WEIGHT), group, prefix=True)
+            continue
+        urgency_weight = weight * PREFIX_WEIGHT if share >= URGENCY_PREFIX_MIN else 0.0
+        data.add(" ".join(prefix), queue, urgency, (weight * PREFIX_WEIGHT, urgency_weight),
+                 group, prefix=True)
+
+
+def load_training_set(directory: Path = TRAINING_DIR, corrections: Path | None = None,
+                      correction_weight: float = CORRECTION_WEIGHT) -> TrainingSet:
+    """Load every source file in ``directory`` plus optional staff corrections."""
+    data = TrainingSet()
+    group = 0
+    for name in SOURCE_FILES:
+        path = directory / name
+        if not path.is_file():
+            if name == SOURCE_FILES[0]:
+                raise TrainingDataError(
+                    f"training file {str(path)!r} not found; run "
+                    "'python models/training/build_utterances.py'"
+                )
+            continue
+        rows = read_jsonl(path)
+        for number, row in enumerate(rows, start=1):
+            check_labels(row, f"{str(path)!r} line {number}", allow_undecided=True)
+            group += 1
+            add_sentence(data, row, group, 1.0)
+        data.counts[name] = len(rows)
+    if corrections is not None:
+        rows = load_corrections(corrections)
+        for row in rows:
+            group += 1
+            add_sentence(data, row, group, correction_weight)
+        data.counts["corrections"] = len(rows)
+    return data
+
+
+def load_corrections(path: Path) -> list[dict[str, str]]:
+    """Read a staff corrections file (JSON Lines, format in ``models/training/README.md``).
+
+    Each row needs ``text`` (the transcript), ``queue`` and ``urgency``; ``call_id``,
+    ``who`` and ``when`` are kept for the audit trail but do not change training.
+    """
+    if not path.is_file():
+        raise TrainingDataError(f"corrections file {str(path)!r} not found")
+    rows = read_jsonl(path)
+    for number, row in enumerate(rows, start=1):
+        where = f"{str(path)!r} line {number}"
+        if not str(row.get("text", "")).strip():
+            # NOTE: resolving a bare call id needs the call-record store; until the
+            # export tool exists, corrections must carry the transcript themselves.
+            raise TrainingDataError(
+                f"{where}: 'text' is missing (call_id {row.get('call_id')!r}); export the "
+                "correction with the call transcript in 'text'"
+            )
+        check_labels(row, where, allow_undecided=False)
+    return rows

@@ -1,0 +1,117 @@
+"""Word and character n-gram features, and a fast scorer for one partial at a time.
+
+Training uses scikit-learn's ``TfidfVectorizer`` (word 1-2 grams and
+character 2-5 grams inside word boundaries, which survive recognizer
+misspellings such as "listen up or" for "lisinopril"). Scoring one short
+partial through ``transform`` spends most of its time in input validation and
+sparse-matrix set-up, so ``FastScorer`` recomputes the same tf-idf vector
+with the fitted vocabulary and idf weights and multiplies it straight into
+the linear models' coefficients. ``tests/unit/test_classifier_features.py``
+checks that both paths agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: Single-letter words such as "i" and "a" matter in short partials, so keep them.
+TOKEN_PATTERN = r"(?u)\b\w+\b"
+
+
+def make_vectorizers() -> tuple[Any, Any]:
+    """Return unfitted (word, char) vectorizers with the settings the artifact uses."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    word = TfidfVectorizer(
+        analyzer="word", ngram_range=(1, 2), token_pattern=TOKEN_PATTERN, lowercase=False,
+        sublinear_tf=True, min_df=2, dtype=np.float32,
+    )
+    char = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), lowercase=False, sublinear_tf=True, min_df=3,
+        max_features=60000, dtype=np.float32,
+    )
+    return word, char
+
+
+def transform(vectorizers: tuple[Any, Any], texts: list[str]) -> Any:
+    """Return the stacked sparse feature matrix of ``texts`` (model text, no breaks)."""
+    from scipy.sparse import hstack
+
+    return hstack([vectorizer.transform(texts) for vectorizer in vectorizers]).tocsr()
+
+
+class _Part:
+    """One fitted vectorizer reduced to what scoring needs."""
+
+    def __init__(self, vectorizer: Any, offset: int) -> None:
+        self.analyze: Callable[[str], list[str]] = vectorizer.build_analyzer()
+        self.vocabulary: dict[str, int] = {
+            term: int(index) + offset for term, index in vectorizer.vocabulary_.items()
+        }
+        self.idf: dict[int, float] = {
+            int(index) + offset: float(vectorizer.idf_[index])
+            for index in vectorizer.vocabulary_.values()
+        }
+        self.sublinear = bool(vectorizer.sublinear_tf)
+
+    def features(self, text: str) -> list[tuple[int, float]]:
+        counts = Counter(self.analyze(text))
+        weighted: list[tuple[int, float]] = []
+        for term, count in counts.items():
+            index = self.vocabulary.get(term)
+            if index is None:
+                continue
+            tf = 1.0 + math.log(count) if self.sublinear else float(count)
+            weighted.append((index, tf * self.idf[index]))
+        norm = math.sqrt(sum(value * value for _, value in weighted))
+        if norm == 0.0:
+            return []
+        return [(index, value / norm) for index, value in weighted]
+
+
+class FastScorer:
+    """Linear-model logits for one text, without scikit-learn's per-call overhead.
+
+    Thread-safe: scoring only reads the fitted state.
+    """
+
+    def __init__(self, vectorizers: tuple[Any, Any], heads: list[tuple[Any, float]]) -> None:
+        word, char = vectorizers
+        self._word = _Part(word, 0)
+        self._char = _Part(char, len(word.vocabulary_))
+        self.word_vocabulary = word.vocabulary_
+        coefs = [np.asarray(model.coef_, dtype=np.float64) for model, _ in heads]
+        self._sizes = [c.shape[0] for c in coefs]
+        # Columns are features, so one gather serves every head.
+        self._coef_t: NDArray[np.float64] = np.ascontiguousarray(np.vstack(coefs).T)
+        self._intercept = np.concatenate([np.asarray(m.intercept_, dtype=np.float64) for m, _ in heads])
+        self._temperatures = [temperature for _, temperature in heads]
+
+    def probabilities(self, text: str) -> list[NDArray[np.float64]]:
+        """Return calibrated class probabilities of ``text`` for each head."""
+        pairs = self._word.features(text) + self._char.features(text)
+        logits = self._intercept.copy()
+        if pairs:
+            indices = np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs))
+            values = np.fromiter((v for _, v in pairs), dtype=np.float64, count=len(pairs))
+            logits += values @ self._coef_t[indices]
+        result: list[NDArray[np.float64]] = []
+        start = 0
+        for size, temperature in zip(self._sizes, self._temperatures, strict=True):
+            result.append(softmax(logits[start : start + size] / temperature))
+            start += size
+        return result
+
+
+def softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Return the softmax of a 1-D or 2-D (row-wise) logit array."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    result: NDArray[np.float64] = exp / exp.sum(axis=-1, keepdims=True)
+    return result

@@ -1,0 +1,103 @@
+"""Red-flag rules: categories, recognizer variants, negation scope and history."""
+
+from __future__ import annotations
+
+import pytest
+
+from careroute.classifier.redflags import find_red_flags
+
+
+def categories(text: str) -> set[str]:
+    return {hit.category for hit in find_red_flags(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I have chest pain right now", "chest_pain"),
+        ("he has chest pains going down his arm", "chest_pain"),
+        ("there's a lot of pressure in my chest", "chest_pain"),
+        ("no fever but my chest feels tight", "chest_pain"),
+        ("no fever my chest feels tight", "chest_pain"),
+        ("I think I'm having a heart attack", "chest_pain"),
+        ("I can't breathe", "breathing"),
+        ("i can not breathe", "breathing"),
+        ("she is short of breath", "breathing"),
+        ("shortness of breath since this morning", "breathing"),
+        ("he is not breathing", "breathing"),
+        ("my dad's face is drooping", "stroke"),
+        ("her speech is slurred", "stroke"),
+        ("I think she is having a stroke", "stroke"),
+        ("he suddenly can't move his right arm", "stroke"),
+        ("he's bleeding a lot and it won't stop", "bleeding"),
+        ("the bandage is soaking right through", "bleeding"),
+        ("I want to kill myself", "suicide"),
+        ("I've been having suicidal thoughts", "suicide"),
+        ("she took too many pills", "overdose"),
+        ("my toddler swallowed some of my pills", "overdose"),
+        ("his throat is closing up after the peanuts", "anaphylaxis"),
+        ("we used her epipen", "anaphylaxis"),
+        ("he's unresponsive", "unresponsive"),
+        ("I can't wake him up", "unresponsive"),
+        ("she's having a seizure right now", "seizure"),
+        ("he is seizing on the floor", "seizure"),
+        ("my two month old has a fever of one hundred and one", "infant_fever"),
+        ("my newborn feels hot, the temperature is high", "infant_fever"),
+    ],
+)
+def test_redflags_positive_case(text: str, category: str) -> None:
+    assert category in categories(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no chest pain, just a cough",
+        "I don't have chest pain or shortness of breath",
+        "I'm not suicidal, I need my sertraline refilled",
+        "there's no bleeding anymore",
+        "she didn't have a seizure, she just fainted",
+        "this bill almost gave me a heart attack",
+        "he had a stroke last year and needs a follow up",
+        "the bill from urgent care is wrong",
+        "my baby has no fever, just a rash",
+        "the infection is not responding to antibiotics",
+        "I think I had food poisoning",
+        "I got poison ivy on my arm",
+        "I need a copy of my chest x ray report",
+        "no pain in my chest, however my ankle hurts",
+    ],
+)
+def test_redflags_negative_case(text: str) -> None:
+    assert categories(text) == set()
+
+
+def test_redflags_scope_ends_at_but() -> None:
+    assert "chest_pain" in categories("no cough however I have chest pain")
+
+
+def test_redflags_scope_ends_at_sentence_break() -> None:
+    assert "stroke" in categories("No fever. His face is drooping.")
+
+
+def test_redflags_scope_ends_at_although() -> None:
+    assert "breathing" in categories("not a cold although she can't breathe well")
+
+
+def test_redflags_reason_is_short_fixed_text() -> None:
+    hits = find_red_flags("Maria Delgado says her chest pain is bad")
+    assert [hit.reason for hit in hits] == ["chest pain"]
+
+
+def test_redflags_reason_excludes_caller_text() -> None:
+    hits = find_red_flags("Maria Delgado says her chest pain is bad")
+    assert all("maria" not in (hit.reason + hit.phrase).lower() for hit in hits)
+
+
+def test_redflags_emergencies_come_first() -> None:
+    hits = find_red_flags("my baby has a fever and is not breathing")
+    assert hits[0].urgency == "emergency"
+
+
+def test_redflags_empty_text() -> None:
+    assert find_red_flags("") == ()
