@@ -302,3 +302,67 @@ class StreamingUpsampler:
             filtered = filtered[dropped:]
             self._to_discard -= dropped
         return np.clip(np.rint(filtered), -32768, 32767).astype("<i2").tobytes()
+
+
+class ReorderBuffer:
+    """Put RTP packets of one stream back into sequence-number order.
+
+    UDP may reorder or duplicate packets. The buffer keeps at most ``depth``
+    packets that arrived ahead of a gap. When it is full, it gives up on the missing packets, counts them
+    in ``lost`` and releases what it has. A packet older than the next expected
+    sequence number is dropped and counted in ``late``. The default depth of 3
+    packets (60 ms of slin16 audio) bounds the extra delay a gap can cause.
+    """
+
+    def __init__(self, depth: int = 3) -> None:
+        if depth < 1:
+            raise ValueError(f"reorder depth must be at least 1 packet, got {depth!r}")
+        self.depth = depth
+        self.lost = 0
+        self.late = 0
+        self.duplicates = 0
+        self._expected: int | None = None
+        self._pending: dict[int, RtpPacket] = {}
+
+    def push(self, packet: RtpPacket) -> list[RtpPacket]:
+        """Add a packet; return the packets that are now ready, in order."""
+        if self._expected is None:
+            self._expected = packet.sequence
+        ahead = (packet.sequence - self._expected) % RTP_SEQUENCE_MODULUS
+        if ahead >= RTP_SEQUENCE_MODULUS // 2:
+            self.late += 1
+            return []
+        if packet.sequence in self._pending:
+            self.duplicates += 1
+            return []
+        self._pending[packet.sequence] = packet
+
+        ready = self._release()
+        if len(self._pending) > self.depth:
+            # Give up on the gap: skip to the oldest packet that did arrive.
+            oldest = min(self._pending, key=self._distance)
+            self.lost += self._distance(oldest)
+            self._expected = oldest
+            ready += self._release()
+        return ready
+
+    def flush(self) -> list[RtpPacket]:
+        """Return every held packet in order, counting the gaps as lost."""
+        ready: list[RtpPacket] = []
+        while self._pending:
+            oldest = min(self._pending, key=self._distance)
+            self.lost += self._distance(oldest)
+            self._expected = oldest
+            ready += self._release()
+        return ready
+
+    def _distance(self, sequence: int) -> int:
+        assert self._expected is not None
+        return (sequence - self._expected) % RTP_SEQUENCE_MODULUS
+
+    def _release(self) -> list[RtpPacket]:
+        ready: list[RtpPacket] = []
+        while self._expected in self._pending:
+            ready.append(self._pending.pop(self._expected))
+            self._expected = (self._expected + 1) % RTP_SEQUENCE_MODULUS
+        return ready

@@ -14,6 +14,8 @@ from careroute.audio import (
     ULAW_FRAME_BYTES,
     AudioFormat,
     AudioFormatError,
+    ReorderBuffer,
+    RtpPacket,
     StreamingUpsampler,
     build_rtp,
     parse_rtp,
@@ -167,3 +169,52 @@ def test_upsampler_factor_one_passes_through() -> None:
 def test_upsampler_rejects_zero_factor() -> None:
     with pytest.raises(ValueError, match="got 0"):
         StreamingUpsampler(0)
+
+
+def _packets(*sequences: int) -> list[RtpPacket]:
+    return [parse_rtp(build_rtp(bytes([n % 256]) * 2, sequence=n, timestamp=0, ssrc=1)) for n in sequences]
+
+
+def _push_all(buffer: ReorderBuffer, sequences: list[int]) -> list[int]:
+    released: list[int] = []
+    for packet in _packets(*sequences):
+        released += [item.sequence for item in buffer.push(packet)]
+    return released
+
+
+def test_reorder_in_order_passes_through() -> None:
+    assert _push_all(ReorderBuffer(), [10, 11, 12]) == [10, 11, 12]
+
+
+def test_reorder_swapped_pair_restored() -> None:
+    assert _push_all(ReorderBuffer(), [10, 12, 11, 13]) == [10, 11, 12, 13]
+
+
+def test_reorder_wraps_sequence_numbers() -> None:
+    assert _push_all(ReorderBuffer(), [65534, 0, 65535, 1]) == [65534, 65535, 0, 1]
+
+
+def test_reorder_gap_counted_lost_when_full() -> None:
+    buffer = ReorderBuffer(depth=2)
+    assert _push_all(buffer, [1, 3, 4, 5]) == [1, 3, 4, 5]
+    assert buffer.lost == 1
+
+
+def test_reorder_late_and_duplicate_dropped() -> None:
+    buffer = ReorderBuffer()
+    # 4 and the second 6 are behind the next expected number (7); the second 8 is held twice.
+    assert _push_all(buffer, [5, 6, 4, 6, 8, 8]) == [5, 6]
+    assert buffer.late == 2
+    assert buffer.duplicates == 1
+
+
+def test_reorder_flush_releases_held() -> None:
+    buffer = ReorderBuffer()
+    _push_all(buffer, [1, 3, 5])
+    assert [packet.sequence for packet in buffer.flush()] == [3, 5]
+    assert buffer.lost == 2
+
+
+def test_reorder_rejects_zero_depth() -> None:
+    with pytest.raises(ValueError, match="got 0"):
+        ReorderBuffer(depth=0)
