@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "testbed": ("testbed", "start or stop the local Asterisk test bed"),
     "train": ("train", "train the intent and urgency classifier and write its model card"),
     "evaluate": ("evaluate", "score a labelled call manifest with the classifier"),
+    "ari": ("ari", "run the live triage service against Asterisk's ARI"),
 }
 
 

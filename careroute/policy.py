@@ -46,6 +46,8 @@ class Trigger(StrEnum):
     FINAL_LOW_CONFIDENCE = "final_low_confidence"
     NO_SPEECH = "no_speech"
     MAX_LISTEN = "max_listen"
+    MEDIA_FAILURE = "media_failure"
+    """The front end could not hear the caller (no RTP, lost media leg, app error)."""
 
 
 @dataclass(frozen=True, slots=True)

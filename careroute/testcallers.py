@@ -31,6 +31,8 @@ class PlacedCall:
     """Unique tag, also set as CALLER_ID on the speaking half."""
     local_channel_id: str
     """ARI id of the ``;1`` half (the speaking side)."""
+    caller_channel_id: str
+    """ARI id (and AMI Uniqueid) of the ``;2`` half, the caller CareRoute sees."""
 
 
 async def place_call(
@@ -71,9 +73,12 @@ async def place_call(
                 "extension": "s",
                 "priority": "1",
                 "channelId": channel_id,
+                "otherChannelId": f"tbcallee-{call_tag}",
                 "timeout": "30",
             },
             json={"variables": channel_vars},
         )
         response.raise_for_status()
-    return PlacedCall(call_tag=call_tag, local_channel_id=channel_id)
+    return PlacedCall(
+        call_tag=call_tag, local_channel_id=channel_id, caller_channel_id=f"tbcallee-{call_tag}"
+    )

@@ -1,0 +1,105 @@
+"""Build the triage service from a validated configuration and run it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+
+from ari_app.client import AriClient
+from ari_app.health import HealthServer
+from ari_app.listener import Backoff
+from ari_app.media import RtpPortPool
+from ari_app.service import TriageService
+from ari_app.session import SessionSettings
+from careroute.audio import AudioFormat
+from careroute.classifier import Classifier
+from careroute.config import CareRouteConfig
+from careroute.paths import vosk_model_path
+from careroute.pipeline import CallPipeline
+from careroute.recognizer import load_vosk_model
+
+log = structlog.get_logger("careroute.service")
+
+
+def ari_base_url(url: str) -> str:
+    """Return the ARI base URL: ``http://host:port`` gains the ``/ari`` path."""
+    url = url.rstrip("/")
+    return url if url.endswith("/ari") else url + "/ari"
+
+
+def session_settings(config: CareRouteConfig) -> SessionSettings:
+    """Collect what each call session needs from the configuration."""
+    routing = config.routing
+    return SessionSettings(
+        app=config.ari.app,
+        audio_format=AudioFormat.from_name(config.media.format),
+        media_host=config.media.bind_host,
+        dialplan_context=routing.dialplan_context,
+        fallback_queue=routing.fallback_queue,
+        greeting=config.prompts.greeting or None,
+        reprompt=config.prompts.reprompt or None,
+        no_rtp_timeout_s=config.media.no_rtp_timeout,
+        priorities={
+            "emergency": routing.priorities.emergency,
+            "urgent": routing.priorities.urgent,
+            "routine": routing.priorities.routine,
+        },
+    )
+
+
+def build_service(config: CareRouteConfig, client: AriClient) -> TriageService:
+    """Load the shared models once and wire a TriageService around ``client``."""
+    model = load_vosk_model(config.recognizer.model_path or vosk_model_path())
+    classifier = Classifier.load(config.classifier.artifact_path)
+    audio_format = AudioFormat.from_name(config.media.format)
+
+    def make_pipeline(call_id: str) -> CallPipeline:
+        return CallPipeline.create(
+            model,
+            classifier,
+            config.routing,
+            input_rate=audio_format.sample_rate,
+            model_rate=config.recognizer.sample_rate,
+            call_id=call_id,
+            start_on_audio=False,
+        )
+
+    ports = range(config.media.rtp_port_min, config.media.rtp_port_max + 1)
+    return TriageService(
+        client,
+        session_settings(config),
+        make_pipeline,
+        RtpPortPool(ports, host=config.media.bind_host),
+        Backoff(initial_s=config.ari.reconnect_backoff_min, maximum_s=config.ari.reconnect_backoff_max),
+    )
+
+
+async def run_service(config: CareRouteConfig) -> None:
+    """Run until SIGINT or SIGTERM."""
+    client = AriClient(
+        ari_base_url(config.ari.url),
+        config.ari.user,
+        config.ari.password(),
+        config.ari.app,
+        request_timeout=config.ari.request_timeout,
+    )
+    async with client:
+        service = build_service(config, client)
+        health = HealthServer(
+            config.health.bind, config.health.port, lambda: service.ready, lambda: service.stats
+        )
+        await health.start()
+        task = asyncio.get_running_loop().create_task(service.run())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        log.info("service.started", ari=ari_base_url(config.ari.url), app=config.ari.app)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await health.stop()
+            log.info("service.stopped")

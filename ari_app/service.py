@@ -1,0 +1,267 @@
+"""The CareRoute ARI service: one websocket to Asterisk, one session per caller.
+
+``TriageService`` keeps the event socket open (reconnecting with capped
+exponential backoff), starts a ``CallSession`` for every caller that enters
+``Stasis(<app>)``, and routes each later event to the session that owns the
+channel. On every (re)connect it recovers what a previous run left behind,
+because Asterisk does not replay StasisStart: stranded callers are continued
+to the fallback queue, and orphaned snoop/externalMedia legs and bridges are
+removed. A periodic sweep removes anything a session failed to remove.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import structlog
+
+from ari_app.client import AriClient
+from ari_app.errors import AriError, is_gone
+from ari_app.events import (
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    PlaybackFinished,
+    StasisEnd,
+    StasisStart,
+)
+from ari_app.listener import Backoff, Connected, Disconnected
+from ari_app.media import RtpPortPool
+from ari_app.session import (
+    OWNED_ID_PREFIX,
+    CallSession,
+    PipelineFactory,
+    SessionSettings,
+    sanitize_dialplan_value,
+)
+
+log = structlog.get_logger("careroute.service")
+
+#: Seconds between sweeps for leftover channels and bridges. A session removes
+#: its own legs within a second of the caller leaving; the sweep is the net
+#: under that, so a slower cadence is fine.
+SWEEP_INTERVAL_S = 15.0
+
+
+@dataclass
+class ServiceStats:
+    """Counters exposed on the health endpoint."""
+
+    calls_started: int = 0
+    calls_routed: int = 0
+    calls_hung_up: int = 0
+    recovered_callers: int = 0
+    swept_legs: int = 0
+    disconnects: int = 0
+
+
+class TriageService:
+    """Runs the CareRoute Stasis application until stopped."""
+
+    def __init__(
+        self,
+        client: AriClient,
+        settings: SessionSettings,
+        pipeline_factory: PipelineFactory,
+        port_pool: RtpPortPool,
+        backoff: Backoff,
+        *,
+        workers: int | None = None,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.pipeline_factory = pipeline_factory
+        self.port_pool = port_pool
+        self.backoff = backoff
+        # Vosk releases the GIL while decoding, so one worker per core keeps
+        # every core busy; decoding never runs on the event loop.
+        self.executor = ThreadPoolExecutor(
+            max_workers=workers or max(2, os.cpu_count() or 2), thread_name_prefix="careroute-decode"
+        )
+        self.sessions: dict[str, CallSession] = {}
+        self._owner: dict[str, CallSession] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.stats = ServiceStats()
+        self._log = log.bind(app=settings.app)
+
+    @property
+    def ready(self) -> bool:
+        """True while the event socket is open and new calls can be taken."""
+        return self.client.connected.is_set()
+
+    def _spawn(self, coro: object, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("service.task.failed", task=task.get_name(), error=repr(task.exception()))
+
+    # -- events ---------------------------------------------------------------
+
+    def _register_handlers(self) -> None:
+        self.client.on(Connected, self._on_connected)
+        self.client.on(Disconnected, self._on_disconnected)
+        self.client.on(StasisStart, self._on_stasis_start)
+        self.client.on(StasisEnd, self._on_stasis_end)
+        self.client.on(ChannelDestroyed, self._on_channel_gone)
+        self.client.on(ChannelHangupRequest, self._on_hangup_request)
+        self.client.on(ChannelDtmfReceived, self._on_dtmf)
+        self.client.on(PlaybackFinished, self._on_playback_finished)
+
+    def _on_connected(self, event: Connected) -> None:
+        self._log.info("ari.connect.complete")
+        self._spawn(self.recover(), "recover")
+
+    def _on_disconnected(self, event: Disconnected) -> None:
+        self.stats.disconnects += 1
+        self._log.warning("ari.disconnected", reason=getattr(event, "reason", ""), live_calls=len(self.sessions))
+
+    def _on_stasis_start(self, event: StasisStart) -> None:
+        channel = event.channel
+        if channel.id.startswith(OWNED_ID_PREFIX):
+            owner = self._owner.get(channel.id)
+            if owner is not None:
+                owner.channel_entered_app(channel.id)
+            return
+        if channel.id in self.sessions:
+            return
+        session = CallSession(
+            self.client,
+            channel.id,
+            self.settings,
+            self.pipeline_factory,
+            self.port_pool,
+            self.executor,
+            caller_state=channel.state,
+            on_closed=self._on_session_closed,
+        )
+        self.sessions[channel.id] = session
+        for owned in session.owned_ids:
+            self._owner[owned] = session
+        self.stats.calls_started += 1
+        self._spawn(session.run(), f"call-{session.call_id}")
+
+    def _on_session_closed(self, session: CallSession) -> None:
+        self.sessions.pop(session.caller_id, None)
+        for owned in session.owned_ids:
+            self._owner.pop(owned, None)
+        if session.decision is not None and "continued" in session.trace.marks:
+            self.stats.calls_routed += 1
+        else:
+            self.stats.calls_hung_up += 1
+
+    def _on_stasis_end(self, event: StasisEnd) -> None:
+        session = self.sessions.get(event.channel.id)
+        if session is not None:
+            session.caller_left("left the application")
+
+    def _on_channel_gone(self, event: ChannelDestroyed) -> None:
+        channel_id = event.channel.id
+        session = self.sessions.get(channel_id)
+        if session is not None:
+            session.caller_left("hung up")
+            return
+        owner = self._owner.get(channel_id)
+        if owner is not None:
+            owner.owned_channel_gone(channel_id)
+
+    def _on_hangup_request(self, event: ChannelHangupRequest) -> None:
+        session = self.sessions.get(event.channel.id)
+        if session is not None:
+            session.caller_left("hangup requested")
+
+    def _on_dtmf(self, event: ChannelDtmfReceived) -> None:
+        session = self.sessions.get(event.channel.id)
+        if session is not None:
+            session.dtmf(event.digit)
+
+    def _on_playback_finished(self, event: PlaybackFinished) -> None:
+        owner = self._owner.get(event.playback.id)
+        if owner is not None:
+            owner.playback_finished(event.playback.id)
+
+    # -- recovery and sweep ---------------------------------------------------
+
+    async def recover(self) -> None:
+        """Continue stranded callers and remove orphaned legs and bridges after a (re)connect."""
+        try:
+            application = await self.client.get_application()
+            channels = await self.client.list_channels()
+            bridges = await self.client.list_bridges()
+        except AriError as exc:
+            self._log.error("service.recover.failed", error=str(exc))
+            return
+        in_app = set(application.channel_ids)
+        for channel in channels:
+            if channel.id in self.sessions or channel.id in self._owner:
+                continue
+            if channel.id.startswith(OWNED_ID_PREFIX):
+                await self._remove_leg(channel.id)
+            elif channel.id in in_app:
+                await self._rescue_caller(channel.id)
+        for bridge in bridges:
+            if bridge.id.startswith(OWNED_ID_PREFIX) and not self._bridge_in_use(bridge.id):
+                with contextlib.suppress(AriError):
+                    await self.client.destroy_bridge(bridge.id, missing_ok=True)
+                    self.stats.swept_legs += 1
+
+    def _bridge_in_use(self, bridge_id: str) -> bool:
+        return any(session.bridge_id == bridge_id for session in self.sessions.values())
+
+    async def _remove_leg(self, channel_id: str) -> None:
+        try:
+            if await self.client.hangup(channel_id, missing_ok=True):
+                self.stats.swept_legs += 1
+        except AriError as exc:
+            self._log.warning("service.sweep.hangup_failed", channel=channel_id, error=str(exc))
+
+    async def _rescue_caller(self, channel_id: str) -> None:
+        """Send a caller stranded by an earlier run to the fallback queue."""
+        queue = self.settings.fallback_queue
+        try:
+            for name, value in (
+                ("TIMEOUT(absolute)", "0"),
+                ("CAREROUTE_QUEUE", queue),
+                ("CAREROUTE_URGENCY", "routine"),
+                ("CAREROUTE_REASON", sanitize_dialplan_value("recovered after reconnect")),
+            ):
+                await self.client.set_channel_var(channel_id, name, value)
+            await self.client.continue_in_dialplan(
+                channel_id, context=self.settings.dialplan_context, extension=queue, priority=1
+            )
+        except AriError as exc:
+            if not is_gone(exc):
+                self._log.error("service.recover.caller_failed", channel=channel_id, error=str(exc))
+            return
+        self.stats.recovered_callers += 1
+        self._log.warning("service.recover.caller_continued", channel=channel_id, queue=queue)
+
+    async def sweep_forever(self) -> None:
+        """Every SWEEP_INTERVAL_S, remove legs and bridges that no live session owns."""
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            if self.ready:
+                await self.recover()
+
+    # -- run ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, serve calls and reconnect until cancelled."""
+        self._register_handlers()
+        sweeper = asyncio.get_running_loop().create_task(self.sweep_forever(), name="sweep")
+        try:
+            await self.client.connect_with_backoff(self.backoff)
+        finally:
+            sweeper.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            self.executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,408 @@
+"""One caller's visit to the CareRoute Stasis app, from StasisStart to the queue.
+
+A ``CallSession`` answers the caller, plays the greeting, taps the caller's
+voice (snoop with ``spy=in`` bridged to an externalMedia RTP channel that
+sends to a UDP port assigned to this call), feeds the audio to the engine's
+``CallPipeline`` in a worker thread, and carries out the pipeline's actions:
+a reprompt, or a routing decision. A decision sets the CAREROUTE_* variables
+and ``QUEUE_PRIO`` on the caller, clears the dialplan watchdog and continues
+the caller to ``[careroute-queues]``. Whatever happens, every channel and
+bridge the session created is removed when it ends, and it ends exactly once.
+
+The session holds no classification or policy logic: it moves audio in and
+decisions out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from ari_app.client import AriClient
+from ari_app.errors import AriError, is_gone
+from ari_app.media import RtpPortPool, RtpReceiver, open_rtp_receiver
+from careroute.audio import AudioFormat
+from careroute.pipeline import CallPipeline
+from careroute.policy import CallLifecycle, CallState, Decision, Reprompt, Trigger
+
+log = structlog.get_logger("careroute.session")
+
+#: Frames handed to the recognizer per worker-thread call, at most. One 20 ms
+#: frame per call would spend more on the thread hand-off than on decoding;
+#: five frames (100 ms) keep partials frequent and the hand-off cheap.
+MAX_FRAMES_PER_FEED = 5
+#: How often the policy's clocks (no speech, maximum listening time) are checked.
+TICK_INTERVAL_S = 0.1
+#: Longest greeting the no-speech timer waits for before it starts anyway.
+GREETING_MAX_S = 15.0
+#: Bound on each teardown request, so a dead Asterisk cannot hold a session open.
+TEARDOWN_TIMEOUT_S = 3.0
+#: Prefix of every channel and bridge id CareRoute creates. Recovery and the
+#: periodic sweep use it to find what a crashed or disconnected app left behind.
+OWNED_ID_PREFIX = "careroute-"
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What a session needs from the configuration."""
+
+    app: str
+    audio_format: AudioFormat
+    media_host: str
+    dialplan_context: str
+    fallback_queue: str
+    greeting: str | None
+    reprompt: str | None
+    no_rtp_timeout_s: float
+    priorities: dict[str, int]
+
+
+@dataclass
+class CallTrace:
+    """Timings of one call in seconds since StasisStart, for the routing trace."""
+
+    started_at: float = field(default_factory=time.monotonic)
+    marks: dict[str, float] = field(default_factory=dict)
+
+    def mark(self, name: str) -> None:
+        """Record the first time ``name`` happened."""
+        self.marks.setdefault(name, round(time.monotonic() - self.started_at, 3))
+
+
+def sanitize_dialplan_value(value: str) -> str:
+    """Return ``value`` safe to read back in dialplan functions and UserEvent bodies.
+
+    Commas and pipes separate application arguments; newlines would end an
+    AMI header.
+    """
+    return "".join(" " if ch in ",|\r\n" else ch for ch in value).strip()[:80]
+
+
+#: Builds the engine pipeline for one call from its call id.
+PipelineFactory = Callable[[str], CallPipeline]
+
+
+class CallSession:
+    """Runs one caller from StasisStart to a queue (or to their hangup)."""
+
+    def __init__(
+        self,
+        client: AriClient,
+        caller_id: str,
+        settings: SessionSettings,
+        pipeline_factory: PipelineFactory,
+        port_pool: RtpPortPool,
+        executor: Executor,
+        *,
+        caller_state: str = "Up",
+        on_closed: Callable[[CallSession], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.caller_id = caller_id
+        self.settings = settings
+        self.call_id = caller_id.replace(".", "-")
+        self.snoop_id = f"{OWNED_ID_PREFIX}snoop-{self.call_id}"
+        self.media_id = f"{OWNED_ID_PREFIX}media-{self.call_id}"
+        self.bridge_id = f"{OWNED_ID_PREFIX}bridge-{self.call_id}"
+        self.greeting_id = f"{OWNED_ID_PREFIX}greeting-{self.call_id}"
+        self.reprompt_id = f"{OWNED_ID_PREFIX}reprompt-{self.call_id}"
+        self._pipeline_factory = pipeline_factory
+        self._port_pool = port_pool
+        self._executor = executor
+        self._caller_state = caller_state
+        self._on_closed = on_closed
+        self.lifecycle = CallLifecycle()
+        self.trace = CallTrace()
+        self.decision: Decision | None = None
+        self.end_reason = ""
+        self._receiver: RtpReceiver | None = None
+        self._port: int | None = None
+        self._pipeline: CallPipeline | None = None
+        self._listening_started = False
+        self._ready: dict[str, asyncio.Event] = {self.snoop_id: asyncio.Event(), self.media_id: asyncio.Event()}
+        self._hung_up = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._closed = False
+        self._log = log.bind(call_id=self.call_id)
+
+    # -- ids and events ----------------------------------------------------
+
+    @property
+    def owned_ids(self) -> tuple[str, ...]:
+        """Ids of the channels and playbacks this session creates."""
+        return (self.snoop_id, self.media_id, self.greeting_id, self.reprompt_id)
+
+    def channel_entered_app(self, channel_id: str) -> None:
+        """Record the StasisStart of our snoop or externalMedia channel."""
+        ready = self._ready.get(channel_id)
+        if ready is not None:
+            ready.set()
+
+    def caller_left(self, reason: str) -> None:
+        """The caller hung up or left Stasis; stop listening and clean up."""
+        if not self._hung_up.is_set():
+            self.trace.mark("caller_left")
+            self.end_reason = self.end_reason or reason
+            self._hung_up.set()
+
+    def owned_channel_gone(self, channel_id: str) -> None:
+        """Our snoop or externalMedia leg vanished while we still listened."""
+        if self.state in (CallState.ANSWERED, CallState.LISTENING, CallState.REPROMPTING) and not self._hung_up.is_set():
+            self._log.warning("call.media.leg_lost", channel=channel_id)
+
+    def playback_finished(self, playback_id: str) -> None:
+        """Start the policy's no-speech timer once the greeting has played."""
+        if playback_id == self.greeting_id:
+            self.trace.mark("greeting_done")
+            self._start_listening_clock()
+
+    def _start_listening_clock(self) -> None:
+        if self._pipeline is not None and not self._listening_started:
+            self._listening_started = True
+            self._pipeline.start(time.monotonic())
+
+    def dtmf(self, digit: str) -> None:
+        """Pass a DTMF digit from the caller to the policy."""
+        if self._pipeline is None or self.state is not CallState.LISTENING:
+            return
+        self._apply(self._pipeline.dtmf(digit, time.monotonic()))
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def state(self) -> CallState:
+        return self.lifecycle.state
+
+    def _transition(self, new: CallState) -> None:
+        self.lifecycle.advance(new)
+
+    async def run(self) -> None:
+        """Run the call to its end; never raises for a caller who hangs up."""
+        structlog.contextvars.bind_contextvars(call_id=self.call_id)
+        self.trace.mark("stasis_start")
+        try:
+            async with asyncio.TaskGroup() as group:
+                hangup_watch = group.create_task(self._watch_hangup())
+                try:
+                    await self._setup(group)
+                    await self._finished.wait()
+                finally:
+                    hangup_watch.cancel()
+        except* AriError as errors:
+            if self._hung_up.is_set() or all(is_gone(exc) for exc in errors.exceptions):
+                self.caller_left("caller gone during a request")
+            else:
+                self._log.error("call.failed", error=str(errors.exceptions[0]))
+                await self._route_to_fallback("app error")
+        finally:
+            await self._teardown()
+
+    async def _watch_hangup(self) -> None:
+        await self._hung_up.wait()
+        if self.state in (CallState.NEW, CallState.ANSWERED, CallState.LISTENING, CallState.REPROMPTING, CallState.DECIDED):
+            self._transition(CallState.HUNG_UP)
+        self._finished.set()
+
+    async def _setup(self, group: asyncio.TaskGroup) -> None:
+        if self._caller_state != "Up":
+            await self.client.answer(self.caller_id)
+        self._transition(CallState.ANSWERED)
+        self.trace.mark("answered")
+        if self.settings.greeting:
+            await self.client.play(self.caller_id, f"sound:{self.settings.greeting}", playback_id=self.greeting_id)
+
+        self._receiver, self._port = await open_rtp_receiver(self._port_pool, self.settings.audio_format)
+        self._pipeline = self._pipeline_factory(self.call_id)
+        await self.client.snoop(self.caller_id, snoop_id=self.snoop_id, spy="in", app=self.settings.app)
+        await self.client.create_bridge(self.bridge_id, bridge_type="mixing")
+        await self.client.external_media(
+            channel_id=self.media_id,
+            app=self.settings.app,
+            external_host=f"{self.settings.media_host}:{self._port}",
+            format=self.settings.audio_format.asterisk_name,
+        )
+        # A channel can join a bridge only after its StasisStart was sent.
+        async with asyncio.timeout(self.settings.no_rtp_timeout_s + 3.0):
+            await asyncio.gather(*(event.wait() for event in self._ready.values()))
+        await self.client.add_channels_to_bridge(self.bridge_id, [self.snoop_id, self.media_id])
+        self.trace.mark("media_bridged")
+        if self.state is not CallState.ANSWERED:
+            return
+        self._transition(CallState.LISTENING)
+        group.create_task(self._watch_first_packet())
+        group.create_task(self._decode_loop())
+        group.create_task(self._tick_loop())
+
+    async def _watch_first_packet(self) -> None:
+        assert self._receiver is not None
+        try:
+            async with asyncio.timeout(self.settings.no_rtp_timeout_s):
+                await self._receiver.first_packet.wait()
+        except TimeoutError:
+            self._log.error(
+                "call.media.no_rtp",
+                port=self._port,
+                timeout_s=self.settings.no_rtp_timeout_s,
+                action="routing caller to the fallback queue",
+            )
+            await self._route_to_fallback("no audio")
+            return
+        self.trace.mark("first_audio")
+
+    async def _decode_loop(self) -> None:
+        assert self._receiver is not None
+        assert self._pipeline is not None
+        frames = self._receiver.frames
+        loop = asyncio.get_running_loop()
+        while self.state is CallState.LISTENING:
+            frame = await frames.get()
+            if frame is None:
+                return
+            batch = [frame]
+            while len(batch) < MAX_FRAMES_PER_FEED and not frames.empty():
+                more = frames.get_nowait()
+                if more is None:
+                    break
+                batch.append(more)
+            context = contextvars.copy_context()
+            actions = await loop.run_in_executor(
+                self._executor, context.run, self._pipeline.feed, b"".join(batch), time.monotonic()
+            )
+            if actions and self.state is CallState.LISTENING:
+                self._apply(actions)
+
+    async def _tick_loop(self) -> None:
+        assert self._pipeline is not None
+        bridged_at = time.monotonic()
+        while self.state is CallState.LISTENING:
+            now = time.monotonic()
+            if not self._listening_started and (
+                not self.settings.greeting or now - bridged_at > GREETING_MAX_S
+            ):
+                # No greeting, or its PlaybackFinished never came: start the clock anyway.
+                self._start_listening_clock()
+            if self._listening_started:
+                self._apply(self._pipeline.tick(now))
+            await asyncio.sleep(TICK_INTERVAL_S)
+
+    def _apply(self, actions: list[Any]) -> None:
+        for action in actions:
+            if isinstance(action, Decision) and self.state is CallState.LISTENING:
+                self.decision = action
+                self._transition(CallState.DECIDED)
+                asyncio.get_running_loop().create_task(self._route(action))
+                return
+            if isinstance(action, Reprompt) and self.settings.reprompt:
+                asyncio.get_running_loop().create_task(self._reprompt())
+
+    async def _reprompt(self) -> None:
+        try:
+            await self.client.stop_playback(self.greeting_id, missing_ok=True)
+            await self.client.play(self.caller_id, f"sound:{self.settings.reprompt}", playback_id=self.reprompt_id)
+        except AriError as exc:
+            if not is_gone(exc):
+                self._log.warning("call.reprompt.failed", error=str(exc))
+
+    # -- routing -------------------------------------------------------------
+
+    async def _route_to_fallback(self, reason: str) -> None:
+        if self.state in (CallState.DECIDED, CallState.ROUTED, CallState.HUNG_UP, CallState.FINISHED):
+            return
+        decision = Decision(
+            queue=self.settings.fallback_queue,
+            urgency="routine",
+            confidence=0.0,
+            reason=reason,
+            priority=self.settings.priorities.get("routine", 0),
+            trigger=Trigger.MEDIA_FAILURE,
+            decided_at=time.monotonic(),
+        )
+        self.decision = decision
+        self._transition(CallState.DECIDED)
+        await self._route(decision)
+
+    async def _route(self, decision: Decision) -> None:
+        """Set the routing variables on the caller and continue it to its queue."""
+        self.trace.mark("decision")
+        try:
+            for playback in (self.greeting_id, self.reprompt_id):
+                await self.client.stop_playback(playback, missing_ok=True)
+            variables = {
+                "TIMEOUT(absolute)": "0",
+                "CAREROUTE_QUEUE": decision.queue,
+                "CAREROUTE_URGENCY": decision.urgency,
+                "CAREROUTE_CONFIDENCE": f"{decision.confidence:.2f}",
+                "CAREROUTE_REASON": sanitize_dialplan_value(decision.reason),
+                "CAREROUTE_CALL_ID": self.call_id,
+                "QUEUE_PRIO": str(decision.priority),
+            }
+            for name, value in variables.items():
+                await self.client.set_channel_var(self.caller_id, name, value)
+            await self.client.continue_in_dialplan(
+                self.caller_id, context=self.settings.dialplan_context, extension=decision.queue, priority=1
+            )
+        except AriError as exc:
+            if is_gone(exc):
+                self.caller_left("caller gone while routing")
+            else:
+                self._log.error("call.route.failed", error=str(exc), queue=decision.queue)
+            self._finished.set()
+            return
+        self.trace.mark("continued")
+        if self.state is CallState.DECIDED:
+            self._transition(CallState.ROUTED)
+        self._finished.set()
+
+    # -- teardown -------------------------------------------------------------
+
+    async def _teardown(self) -> None:
+        """Remove everything this call created; runs once, even when cancelled."""
+        if self._closed:
+            return
+        self._closed = True
+        steps: tuple[Callable[[], Awaitable[bool]], ...] = (
+            lambda: self.client.hangup(self.media_id, missing_ok=True),
+            lambda: self.client.destroy_bridge(self.bridge_id, missing_ok=True),
+            lambda: self.client.hangup(self.snoop_id, missing_ok=True),
+        )
+        for step in steps:
+            try:
+                async with asyncio.timeout(TEARDOWN_TIMEOUT_S):
+                    await step()
+            except (AriError, TimeoutError) as exc:
+                # The periodic sweep removes whatever is left.
+                self._log.warning("call.teardown.incomplete", error=str(exc) or type(exc).__name__)
+        if self._receiver is not None:
+            self._receiver.close()
+        if self._port is not None:
+            self._port_pool.release(self._port)
+        if self.state in (CallState.ROUTED, CallState.HUNG_UP):
+            self._transition(CallState.FINISHED)
+        self._log_summary()
+        if self._on_closed is not None:
+            self._on_closed(self)
+
+    def _log_summary(self) -> None:
+        decision = self.decision
+        stats = self._receiver.stats if self._receiver else None
+        self._log.info(
+            "call.summary",
+            outcome="routed" if decision and self.trace.marks.get("continued") is not None else "hung_up",
+            queue=decision.queue if decision else None,
+            urgency=decision.urgency if decision else None,
+            priority=decision.priority if decision else None,
+            confidence=round(decision.confidence, 3) if decision else None,
+            reason=decision.reason if decision else self.end_reason,
+            trigger=decision.trigger if decision else None,
+            timings=self.trace.marks,
+            rtp_packets=stats.packets if stats else 0,
+            rtp_malformed=stats.malformed if stats else 0,
+            **(self._pipeline.trace.log_fields() if self._pipeline is not None else {}),
+        )
