@@ -54,9 +54,10 @@ RULES: tuple[RedFlagRule, ...] = (
     )),
     RedFlagRule("breathing", "emergency", "trouble breathing", (
         r"can not (?:breathe|breath|breed|catch (?:my|his|her|their) breath|get (?:any )?air)",
-        r"can (?:barely|hardly) (?:breathe|breath)",
+        r"can (?:barely|hardly) (?:breathe|breath)(?! (?:thinking|when i think|just thinking|looking at))",
         r"(?:trouble|difficulty|struggling|hard|problems?|hard time) (?:breathing|to breathe|breathe)",
-        r"short(?:ness)? of breath",
+        # Breathlessness only on exertion is not an emergency on its own.
+        r"short(?:ness)? of breath(?! (?:when|climbing|walking|going up|on exertion|with exercise|after exercise|on the stairs|if i))",
         r"(?:not|stopped|stop) breathing",
         r"gasping(?: for (?:air|breath))?",
         r"(?:lips|face|skin) (?:is |are |look |looks |turning |went |gone )?(?:turning )?blue",
@@ -104,6 +105,10 @@ RULES: tuple[RedFlagRule, ...] = (
         r"better off dead",
         r"no reason to live",
         r"end it all",
+        # Warning signs of suicide without the word: farewell letters, giving things away.
+        r"(?:wrote|written|writing|left) (?:goodbye )?(?:letters|a letter|notes|a note) (?:to|for) (?:my|his|her) (?:kids|children|family|wife|husband|son|daughter|parents)",
+        r"(?:giving|gave|given) away (?:all )?(?:my|his|her) (?:things|stuff|belongings|possessions)",
+        r"(?:said|saying) (?:my|his|her) goodbyes",
     )),
     RedFlagRule("overdose", "emergency", "overdose or poisoning", (
         r"overdos\w*",
@@ -111,7 +116,10 @@ RULES: tuple[RedFlagRule, ...] = (
         r"(?:swallowed|ate|took|drank|taken) (?:a |the )?(?:whole|entire|full) (?:bottle|pack|box)",
         r"(?:swallowed|ate|drank|got into) (?:some |a bunch of |all )?(?:of )?(?:my |his |her |the |our )?(?:pills|tablets|bleach|antifreeze|cleaner|detergent|pods|rat poison|medicine|medication)",
         r"(?<!food )poison(?:ed|ing)?(?! ivy| oak| sumac)",
-        r"drank (?:some )?(?:bleach|antifreeze|drain cleaner|lighter fluid)",
+        r"(?:drank|drink|drinks|drunk|swallowed|swallow) (?:some |the |a )?(?:of )?(?:the )?(?:\w+ ){0,2}(?:bleach|antifreeze|cleaner|cleaning \w+|chemical|chemicals|detergent|lighter fluid|lamp oil|pesticide)",
+        r"(?:took|swallowed|taken|ate) (?:like |about |around |maybe )?(?:\w+ ){1,5}on purpose",
+        r"got into (?:my |his |her |the |our )?(?:\w+ ){0,3}(?:pills|tablets|medicine|medication|meds|gummies)",
+        r"how many (?:pills |tablets )?(?:he|she|they) (?:swallowed|took|ate|had)",
     )),
     RedFlagRule("anaphylaxis", "emergency", "severe allergic reaction", (
         r"anaphyla\w*",
@@ -119,7 +127,6 @@ RULES: tuple[RedFlagRule, ...] = (
         r"(?:tongue|lips|lip|throat) (?:is |are |has |have |started )?(?:all )?(?:swelling|swollen|puffing|blowing)",
         r"face (?:is |has |started )?(?:swelling|puffing|blowing) up",
         r"(?:used|gave|give|giving) (?:him |her |me )?(?:my|his|her|the|an) epi ?pen",
-        r"epi ?pen",
         r"(?:severe|bad|serious|major) allergic reaction",
         r"(?:is|am|are) having (?:an|a) allergic reaction",
     )),
@@ -173,5 +180,6 @@ HISTORY_MARKERS: tuple[str, ...] = (
     r"as a (?:kid|child|teenager)",
     r"in the past",
     r"years back",
+    r"(?:fine|okay|ok|better|all right|alright) now",
 )
-HISTORY_WINDOW = 8
+HISTORY_WINDOW = 10

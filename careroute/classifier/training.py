@@ -45,7 +45,10 @@ class CrossValidation:
 def _new_head() -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=REGULARISATION_C, max_iter=MAX_ITERATIONS, random_state=SEED)
+    # Balanced class weights: nurse sentences outnumber each other queue, and
+    # every queue should count the same when routing an ambiguous partial.
+    return LogisticRegression(C=REGULARISATION_C, max_iter=MAX_ITERATIONS, random_state=SEED,
+                              class_weight="balanced")
 
 
 def fit_temperature(logits: NDArray[np.float64], labels: NDArray[np.intp]) -> float:

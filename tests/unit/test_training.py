@@ -1,0 +1,108 @@
+"""Training data: prefixes, undecided labels, corrections and the fast scorer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from careroute.classifier import Classifier
+from careroute.classifier.dataset import (
+    TrainingDataError,
+    TrainingSet,
+    add_sentence,
+    load_corrections,
+)
+from careroute.classifier.features import transform
+from careroute.classifier.normalize import normalize
+
+
+def sentence_rows(text: str, queue: str = "billing", tag: str = "", opener: str = "") -> TrainingSet:
+    data = TrainingSet()
+    add_sentence(data, {"text": text, "queue": queue, "urgency": "routine", "tag": tag,
+                        "opener": opener}, group=1, weight=1.0)
+    return data
+
+
+def test_training_prefix_of_generic_words_is_undecided() -> None:
+    data = sentence_rows("I have a question about my bill")
+    assert data.queues[data.texts.index("i have a question about my")] == "undecided"
+
+
+def test_training_prefix_with_content_keeps_label() -> None:
+    data = sentence_rows("I have a question about my bill please")
+    assert data.queues[data.texts.index("i have a question about my bill")] == "billing"
+
+
+def test_training_prefix_inside_opener_is_undecided() -> None:
+    data = sentence_rows("hi this is Maria Delgado, my bill is wrong", opener="hi this is Maria Delgado")
+    assert data.queues[data.texts.index("hi this is maria delgado")] == "undecided"
+
+
+def test_training_hard_case_skips_short_prefixes() -> None:
+    data = sentence_rows("I need to reschedule, my husband's face is drooping badly", "nurse", "mixed")
+    assert "i need to reschedule" not in data.texts
+
+
+def test_training_full_sentence_keeps_full_weight() -> None:
+    data = sentence_rows("I have a question about my bill")
+    assert data.queue_weights[0] == 1.0
+
+
+def test_corrections_load_valid_rows(tmp_path: Path) -> None:
+    path = tmp_path / "corrections.jsonl"
+    row = {"call_id": "c-1", "text": "my statement is wrong", "queue": "billing",
+           "urgency": "routine", "who": "nurse.kim", "when": "2024-06-01T10:00:00Z"}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert load_corrections(path)[0]["queue"] == "billing"
+
+
+def test_corrections_reject_unknown_queue(tmp_path: Path) -> None:
+    path = tmp_path / "corrections.jsonl"
+    path.write_text(json.dumps({"text": "hi", "queue": "pharmacy", "urgency": "routine"}) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="'pharmacy'"):
+        load_corrections(path)
+
+
+def test_corrections_reject_missing_text(tmp_path: Path) -> None:
+    path = tmp_path / "corrections.jsonl"
+    path.write_text(json.dumps({"call_id": "c-9", "queue": "billing", "urgency": "routine"}) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="c-9"):
+        load_corrections(path)
+
+
+def test_corrections_reject_invalid_json(tmp_path: Path) -> None:
+    path = tmp_path / "corrections.jsonl"
+    path.write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="line 1"):
+        load_corrections(path)
+
+
+@pytest.mark.parametrize("text", ["i need a refill of listen up or", "hello", "zzz", ""])
+def test_fast_scorer_matches_sklearn(text: str) -> None:
+    classifier = Classifier.load()
+    artifact = classifier.artifact
+    x = transform((artifact.word_vectorizer, artifact.char_vectorizer), [text])
+    logits = artifact.queue_model.decision_function(x)[0] / artifact.queue_temperature
+    expected = np.exp(logits - logits.max())
+    expected /= expected.sum()
+    fast = classifier._scorer.probabilities(text)[0]
+    assert np.allclose(fast, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I can't breathe", "i can not breathe"),
+        ("She's 3 months old.", "she is three months old"),
+        ("No fever. Chest hurts", "no fever . chest hurts"),
+        ("temp 101.5", "temp one hundred one point five"),
+        ("", ""),
+    ],
+)
+def test_normalize_case(text: str, expected: str) -> None:
+    assert normalize(text) == expected
