@@ -165,10 +165,11 @@ class Testbed:
 
     __test__ = False
 
-    def __init__(self, root: Path, settings: TestbedSettings | None = None, name: str = "default") -> None:
+    def __init__(self, root: Path, settings: TestbedSettings | None = None, name: str | None = None) -> None:
         self.root = root
         self.settings = settings or TestbedSettings()
-        self.name = name
+        # Named after the HTTP port, so test beds on different ports never share a run folder.
+        self.name = name or f"port-{self.settings.http_port}"
         self.chroot_run_dir = f"{RUN_BASE}/{name}"
         self.run_dir = root / self.chroot_run_dir.lstrip("/")
         self._process: subprocess.Popen[bytes] | None = None

@@ -32,7 +32,8 @@ def service_config(testbed: Testbed, model_dir: Path, **routing: Any) -> CareRou
             },
             "recognizer": {"model_path": str(model_dir)},
             "media": {"rtp_port_min": 33000, "rtp_port_max": 33099},
-            "health": {"port": 18099},
+            # Derived from the test bed's port so parallel test runs do not collide.
+            "health": {"port": testbed.settings.http_port + 11},
             "routing": routing,
         }
     )
