@@ -19,12 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--manifest", type=Path, required=True, help="JSON Lines manifest to score")
     parser.add_argument("--artifact", type=Path, default=None,
                         help="classifier artifact (default: models/classifier.skops)")
+    parser.add_argument("--bench", action="store_true",
+                        help="also time scoring of every word prefix of every call (one thread)")
     parser.add_argument("--errors", action="store_true",
                         help="also list the ids of misrouted calls and missed emergencies")
 
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import time
 
     from careroute.classifier import Classifier
     from careroute.classifier.dataset import read_jsonl
@@ -35,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.manifest.is_file():
         raise CareRouteError(f"manifest {str(args.manifest)!r} not found")
     rows = read_jsonl(args.manifest)
+    started = time.perf_counter()
     classifier = Classifier.load(args.artifact)
+    load_seconds = time.perf_counter() - started
     texts = [_text_of(row, args) for row in rows]
 
     queue_true = [row["queue"] for row in rows]
@@ -58,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
                       f"urgency {row['urgency']} -> {urgency}")
     figures: dict[str, object] = dict(summary(queue_true, queue_pred, urgency_true, urgency_pred))
     figures["source"] = "audio" if args.audio else "text"
+    if args.bench:
+        figures.update(_benchmark(classifier, texts))
+        figures["load_seconds"] = round(load_seconds, 3)
     print(json.dumps(figures))
     return 0
 
@@ -74,3 +82,25 @@ def _text_of(row: dict[str, str], args: argparse.Namespace) -> str:
     if "audio" not in row:
         raise CareRouteError(f"manifest row {row.get('id')!r} has no 'audio' field")
     return transcribe_wav(args.manifest.parent / row["audio"])
+
+
+def _benchmark(classifier: object, texts: list[str]) -> dict[str, object]:
+    """Time ``score`` on every word prefix of ``texts``, as rolling partials arrive."""
+    import statistics
+    import time
+
+    from careroute.classifier import Classifier
+
+    assert isinstance(classifier, Classifier)
+    partials = [" ".join(text.split()[:n]) for text in texts for n in range(1, len(text.split()) + 1)]
+    timings: list[float] = []
+    for partial in partials:
+        started = time.perf_counter()
+        classifier.score(partial)
+        timings.append(time.perf_counter() - started)
+    timings.sort()
+    return {
+        "partials": len(partials),
+        "median_ms": round(statistics.median(timings) * 1000, 4),
+        "p95_ms": round(timings[int(len(timings) * 0.95)] * 1000, 4),
+    }
