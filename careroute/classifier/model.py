@@ -29,9 +29,8 @@ from careroute.classifier.vocabulary import FILLER_WORDS, GENERIC_WORDS
 from careroute.scores import QUEUES, UNDECIDED, URGENCIES, Scores
 
 #: Below this calibrated probability the best queue is not trusted and the
-#: classifier abstains. Chosen on cross-validated training predictions (see
-#: the model card); the routing policy applies its own, stricter threshold
-#: before it commits a call.
+#: classifier abstains. NOTE: a judgement call, not tuned; the routing policy
+#: is expected to apply its own, stricter threshold before it commits a call.
 MIN_QUEUE_CONFIDENCE = 0.35
 #: The urgency head alone may call an emergency only this sure: the rule layer
 #: carries emergency recall, the model adds paraphrases the rules miss.

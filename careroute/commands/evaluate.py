@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from careroute.classifier import Classifier
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,14 +88,11 @@ def _text_of(row: dict[str, str], args: argparse.Namespace) -> str:
     return transcribe_wav(args.manifest.parent / row["audio"])
 
 
-def _benchmark(classifier: object, texts: list[str]) -> dict[str, object]:
+def _benchmark(classifier: Classifier, texts: list[str]) -> dict[str, object]:
     """Time ``score`` on every word prefix of ``texts``, as rolling partials arrive."""
     import statistics
     import time
 
-    from careroute.classifier import Classifier
-
-    assert isinstance(classifier, Classifier)
     partials = [" ".join(text.split()[:n]) for text in texts for n in range(1, len(text.split()) + 1)]
     timings: list[float] = []
     for partial in partials:
