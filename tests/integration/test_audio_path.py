@@ -95,6 +95,9 @@ async def test_caller_speech_reaches_vosk_through_ari(testbed: Testbed, vosk_mod
         assert (await ari.get(f"/channels/{media_id}")).status_code == 200
         assert (await ari.delete(f"/channels/{media_id}")).status_code == 204
         assert (await ari.delete(f"/bridges/{bridge_id}")).status_code == 204
+        # Asterisk finishes destroying the bridge after the DELETE returns.
+        destroyed = await _next_event(ws, "BridgeDestroyed")
+        assert destroyed["bridge"]["id"] == bridge_id
         assert (await ari.get(f"/bridges/{bridge_id}")).status_code == 404
     receiver.close()
     pool.release(port)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from fakes.ami_server import FakeAmiServer, Message
+from tests.fakes.ami_server import FakeAmiServer, Message
 
 from agi import (
     AmiActionError,

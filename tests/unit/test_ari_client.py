@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from fakes.ari_server import FakeAriServer, Reply
+from tests.fakes.ari_server import FakeAriServer, Reply
 
 from ari_app import (
     AriBadRequest,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from fakes.ari_server import FakeAriServer
+from tests.fakes.ari_server import FakeAriServer
 
 from ari_app import (
     AriClient,
