@@ -70,6 +70,8 @@ def configure_logging(level: str = "info", *, json: bool | None = None, debug_te
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    # httpx logs every request at INFO; ARI calls are traced by our own events.
+    logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))
     if debug_text:
         structlog.get_logger("careroute").warning(
             "logs.debug_text.enabled",

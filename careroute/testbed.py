@@ -170,7 +170,7 @@ class Testbed:
         self.settings = settings or TestbedSettings()
         # Named after the HTTP port, so test beds on different ports never share a run folder.
         self.name = name or f"port-{self.settings.http_port}"
-        self.chroot_run_dir = f"{RUN_BASE}/{name}"
+        self.chroot_run_dir = f"{RUN_BASE}/{self.name}"
         self.run_dir = root / self.chroot_run_dir.lstrip("/")
         self._process: subprocess.Popen[bytes] | None = None
         self._console_log: Path = self.run_dir / "console.log"
