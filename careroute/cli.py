@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train the intent and urgency classifier and write its model card"),
     "evaluate": ("evaluate", "score a labelled call manifest with the classifier"),
     "ari": ("ari", "run the live triage service against Asterisk's ARI"),
+    "eval": ("live_eval", "place the manifest's calls through Asterisk and the app, and score where they went"),
+    "bench": ("bench", "measure capacity, overhead, decision latency and live calls"),
 }
 
 
