@@ -2,8 +2,8 @@
 
 Used by the live evaluation (``careroute eval``) and the integration tests.
 ``running_service`` runs the real ``TriageService`` in this process against
-an Asterisk; ``queue_watch`` and ``AnswerWatch`` observe the calls from AMI;
-``SessionCapture`` keeps each call's session so its trace marks can be read
+an Asterisk. ``queue_watch`` and ``AnswerWatch`` observe the calls from AMI.
+``SessionCapture`` keeps each call's session, so its trace marks can be read
 after the session closed.
 """
 
@@ -129,7 +129,7 @@ async def wait_sessions_finished(service: TriageService, timeout_s: float) -> bo
 class SessionCapture:
     """Keeps every call session the service starts, by caller channel id.
 
-    The service forgets a session when it closes; this keeps it, so the
+    The service drops a session when it closes. This class keeps it, so the
     session's ``trace`` can be read after the caller reached a queue. Register
     it after the service connected: its StasisStart handler then runs after
     the service's own, which creates the session.
@@ -188,7 +188,7 @@ async def hang_up(testbed: Testbed, channel_id: str) -> None:
     """Hang up a test-bed channel over ARI; a channel that is already gone is fine.
 
     Raises:
-        httpx.HTTPStatusError: Asterisk refused for another reason.
+        httpx.HTTPStatusError: Asterisk rejected the request for another reason.
     """
     settings = testbed.settings
     async with httpx.AsyncClient(

@@ -4,7 +4,7 @@ Each manifest row becomes a test caller (``careroute.testcallers``) that
 waits for the greeting, then plays the row's ``audio`` file. Where the call
 went is read from Asterisk itself: the ``CareRouteQueue`` AMI user event that
 every queue extension sends carries the queue and ``QUEUE_PRIO``. The answer
-time is AMI's ``Newstate Up`` of the caller channel.
+time is the AMI ``Newstate`` event that reports the caller channel Up.
 
 Decision time after the speech (``decision_after_speech_ms``):
 

@@ -177,7 +177,12 @@ def format_row(result: CallResult) -> str:
     got = result.got_queue or "-"
     prio = "-" if result.got_prio is None else str(result.got_prio)
     latency = "-" if result.decision_after_speech_ms is None else f"{result.decision_after_speech_ms:+.0f}ms"
-    status = "ok" if result.ok else ("ERROR " + result.error if result.error else "MISS")
+    if result.ok:
+        status = "ok"
+    elif result.error:
+        status = f"ERROR {result.error}"
+    else:
+        status = "MISS"
     return (
         f"{result.call_id:<12} want {result.expected_queue:>10}/{result.expected_urgency:<9} "
         f"got {got:>10}/{prio:>2}/{result.got_urgency or '-':<9} "

@@ -4,8 +4,8 @@ By default it starts its own test-bed Asterisk (on ports apart from the
 tests' test bed) and runs the triage service in this process. ``--ari-url``
 uses a test bed that is already running; ``--external-app`` also leaves the
 app to a service that is already connected to it. Each manifest row becomes a
-caller; one line per call is printed as it ends, then a JSON line with the
-figures (see ``careroute.livemetrics``), also written to ``--output``.
+caller. One line per call is printed as the call ends. A JSON line with the
+figures (see ``careroute.livemetrics``) follows, and goes to ``--output`` too.
 """
 
 from __future__ import annotations
