@@ -25,6 +25,7 @@ from ari_app.runner import ari_base_url, build_service
 from careroute.bench.calls import DevCall
 from careroute.bench.report import summarize_ms
 from careroute.config import CareRouteConfig, parse_config
+from careroute.logs import configure_logging
 from careroute.paths import vosk_model_path
 from careroute.queuewatch import QueueWatch
 from careroute.testbed import Testbed, TestbedSettings, ensure_root
@@ -209,6 +210,8 @@ def run_live(
         http_port=BENCH_HTTP_PORT, ami_port=BENCH_AMI_PORT,
         rtp_start=BENCH_RTP_START, rtp_end=BENCH_RTP_END,
     )
+    # The service logs every call at info level; the benchmark prints its own progress.
+    configure_logging("warning")
     testbed = Testbed(ensure_root(progress=progress), settings, name="bench")
     progress(f"starting the benchmark test bed on 127.0.0.1:{BENCH_HTTP_PORT}")
     with testbed:

@@ -17,7 +17,7 @@ from careroute.bench.calls import cpu_count, load_dev_calls
 
 @dataclass(frozen=True, slots=True)
 class BenchOptions:
-    """What ``careroute bench`` runs, from its command line."""
+    """Parts and sizes of one ``careroute bench`` run, from its command line."""
 
     parts: tuple[str, ...]
     quick: bool
@@ -39,7 +39,7 @@ class BenchOptions:
             manifest=args.manifest,
             output=args.output,
             overhead_calls=args.overhead_calls or (4 if quick else 20),
-            latency_calls=args.latency_calls or (8 if quick else 40),
+            latency_calls=args.latency_calls or (8 if quick else 30),
             step_seconds=args.step_seconds or (3.0 if quick else 10.0),
             max_k=args.max_k or (4 if quick else 64),
             live_n=tuple(args.live_n or ((1, 4) if quick else (1, 5, 10, 20))),

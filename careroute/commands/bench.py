@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overhead-calls", type=int, default=None,
                         help="dev calls the overhead part decodes twice (default 20, quick 4)")
     parser.add_argument("--latency-calls", type=int, default=None,
-                        help="dev calls the decision-latency part decides (default 40, quick 8)")
+                        help="dev calls the decision-latency part decides (default 30, quick 8)")
     parser.add_argument("--step-seconds", type=float, default=None,
                         help="wall seconds of traffic per capacity step (default 10, quick 3)")
     parser.add_argument("--max-k", type=int, default=None,
