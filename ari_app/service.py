@@ -42,8 +42,8 @@ from ari_app.session import (
 log = structlog.get_logger("careroute.service")
 
 #: Seconds between sweeps for leftover channels and bridges. A session removes
-#: its own legs within a second of the caller leaving; the sweep is the net
-#: under that, so a slower cadence is fine.
+#: its own legs within a second of the caller leaving. The sweep only catches
+#: what a failed teardown left, so a slow cadence is enough.
 SWEEP_INTERVAL_S = 15.0
 
 
@@ -129,6 +129,9 @@ class TriageService:
             owner = self._owner.get(channel.id)
             if owner is not None:
                 owner.channel_entered_app(channel.id)
+            else:
+                # Its call ended while the request that created the leg was in flight.
+                self._spawn(self._remove_leg(channel.id), f"remove-{channel.id}")
             return
         if channel.id in self.sessions:
             return
@@ -199,13 +202,20 @@ class TriageService:
             self._log.error("service.recover.failed", error=str(exc))
             return
         in_app = set(application.channel_ids)
-        for channel in channels:
-            if channel.id in self.sessions or channel.id in self._owner:
-                continue
-            if channel.id.startswith(OWNED_ID_PREFIX):
-                await self._remove_leg(channel.id)
-            elif channel.id in in_app:
-                await self._rescue_caller(channel.id)
+        unowned = [
+            channel.id
+            for channel in channels
+            if channel.id not in self.sessions and channel.id not in self._owner
+        ]
+        # Callers first: a snoop whose app went away may not leave on a hangup
+        # request, but it ends when the caller it spies on leaves Stasis
+        # (measured on Asterisk 22.10.1).
+        for channel_id in unowned:
+            if not channel_id.startswith(OWNED_ID_PREFIX) and channel_id in in_app:
+                await self._rescue_caller(channel_id)
+        for channel_id in unowned:
+            if channel_id.startswith(OWNED_ID_PREFIX):
+                await self._remove_leg(channel_id)
         for bridge in bridges:
             if bridge.id.startswith(OWNED_ID_PREFIX) and not self._bridge_in_use(bridge.id):
                 with contextlib.suppress(AriError):
@@ -244,7 +254,7 @@ class TriageService:
         self._log.warning("service.recover.caller_continued", channel=channel_id, queue=queue)
 
     async def sweep_forever(self) -> None:
-        """Every SWEEP_INTERVAL_S, remove legs and bridges that no live session owns."""
+        """Remove legs and bridges that no live session owns, every SWEEP_INTERVAL_S."""
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_S)
             if self.ready:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,13 +34,13 @@ from careroute.policy import CallLifecycle, CallState, Decision, Reprompt, Trigg
 
 log = structlog.get_logger("careroute.session")
 
-#: Frames handed to the recognizer per worker-thread call, at most. One 20 ms
-#: frame per call would spend more on the thread hand-off than on decoding;
-#: five frames (100 ms) keep partials frequent and the hand-off cheap.
+#: Maximum frames handed to the recognizer per worker-thread call. A single
+#: 20 ms frame would cost more in thread hand-off than in decoding, so up to
+#: five frames (100 ms) go at once. Partials still come several times a second.
 MAX_FRAMES_PER_FEED = 5
 #: How often the policy's clocks (no speech, maximum listening time) are checked.
 TICK_INTERVAL_S = 0.1
-#: Longest greeting the no-speech timer waits for before it starts anyway.
+#: Maximum greeting length the no-speech timer waits for before it starts anyway.
 GREETING_MAX_S = 15.0
 #: Bound on each teardown request, so a dead Asterisk cannot hold a session open.
 TEARDOWN_TIMEOUT_S = 3.0
@@ -51,7 +51,7 @@ OWNED_ID_PREFIX = "careroute-"
 
 @dataclass(frozen=True)
 class SessionSettings:
-    """What a session needs from the configuration."""
+    """Configuration values one call session uses."""
 
     app: str
     audio_format: AudioFormat
@@ -127,6 +127,9 @@ class CallSession:
         self._pipeline: CallPipeline | None = None
         self._listening_started = False
         self._ready: dict[str, asyncio.Event] = {self.snoop_id: asyncio.Event(), self.media_id: asyncio.Event()}
+        self._early_digits: list[str] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._group: asyncio.TaskGroup | None = None
         self._hung_up = asyncio.Event()
         self._finished = asyncio.Event()
         self._closed = False
@@ -146,7 +149,7 @@ class CallSession:
             ready.set()
 
     def caller_left(self, reason: str) -> None:
-        """The caller hung up or left Stasis; stop listening and clean up."""
+        """Record that the caller hung up or left Stasis, so the session stops and cleans up."""
         if not self._hung_up.is_set():
             self.trace.mark("caller_left")
             self.end_reason = self.end_reason or reason
@@ -169,8 +172,15 @@ class CallSession:
             self._pipeline.start(time.monotonic())
 
     def dtmf(self, digit: str) -> None:
-        """Pass a DTMF digit from the caller to the policy."""
-        if self._pipeline is None or self.state is not CallState.LISTENING:
+        """Pass a DTMF digit from the caller to the policy.
+
+        Digits count from StasisStart on, so a caller who presses the operator
+        digit during the greeting is routed before the audio tap exists.
+        """
+        if self.state not in (CallState.NEW, CallState.ANSWERED, CallState.LISTENING):
+            return
+        if self._pipeline is None:
+            self._early_digits.append(digit)
             return
         self._apply(self._pipeline.dtmf(digit, time.monotonic()))
 
@@ -184,25 +194,46 @@ class CallSession:
         self.lifecycle.advance(new)
 
     async def run(self) -> None:
-        """Run the call to its end; never raises for a caller who hangs up."""
+        """Run the call to its end; never raises for a caller who hangs up.
+
+        The call ends when it is routed or the caller is gone. Every task the
+        call started is cancelled then: a decoder waiting for audio that stopped
+        with the caller's hangup would otherwise hold the teardown forever.
+        """
         structlog.contextvars.bind_contextvars(call_id=self.call_id)
         self.trace.mark("stasis_start")
         try:
             async with asyncio.TaskGroup() as group:
-                hangup_watch = group.create_task(self._watch_hangup())
-                try:
-                    await self._setup(group)
-                    await self._finished.wait()
-                finally:
-                    hangup_watch.cancel()
+                self._group = group
+                self._spawn(self._watch_hangup())
+                self._spawn(self._setup())
+                await self._finished.wait()
+                for task in list(self._tasks):
+                    task.cancel()
         except* AriError as errors:
             if self._hung_up.is_set() or all(is_gone(exc) for exc in errors.exceptions):
                 self.caller_left("caller gone during a request")
             else:
                 self._log.error("call.failed", error=str(errors.exceptions[0]))
                 await self._route_to_fallback("app error")
+        except* Exception as errors:
+            # A bug or a broken recognizer must not strand the caller in the app.
+            self._log.error(
+                "call.failed", error=repr(errors.exceptions[0]), exc_info=errors.exceptions[0]
+            )
+            await self._route_to_fallback("app error")
         finally:
+            self._group = None
             await self._teardown()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the call's task group; it is cancelled when the call ends."""
+        if self._group is None or self._finished.is_set():
+            coro.close()
+            return
+        task = self._group.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _watch_hangup(self) -> None:
         await self._hung_up.wait()
@@ -210,16 +241,25 @@ class CallSession:
             self._transition(CallState.HUNG_UP)
         self._finished.set()
 
-    async def _setup(self, group: asyncio.TaskGroup) -> None:
+    async def _setup(self) -> None:
+        # A new Vosk recognizer took 80-130 ms (small English model, 2-core
+        # machine): ten callers at once would stall the event loop for a second.
+        self._pipeline = await asyncio.get_running_loop().run_in_executor(
+            self._executor, contextvars.copy_context().run, self._pipeline_factory, self.call_id
+        )
+        for digit in self._early_digits:
+            self.dtmf(digit)
+        self._early_digits.clear()
         if self._caller_state != "Up":
             await self.client.answer(self.caller_id)
+        if self.state is not CallState.NEW:
+            return
         self._transition(CallState.ANSWERED)
         self.trace.mark("answered")
         if self.settings.greeting:
             await self.client.play(self.caller_id, f"sound:{self.settings.greeting}", playback_id=self.greeting_id)
 
         self._receiver, self._port = await open_rtp_receiver(self._port_pool, self.settings.audio_format)
-        self._pipeline = self._pipeline_factory(self.call_id)
         await self.client.snoop(self.caller_id, snoop_id=self.snoop_id, spy="in", app=self.settings.app)
         await self.client.create_bridge(self.bridge_id, bridge_type="mixing")
         await self.client.external_media(
@@ -233,12 +273,13 @@ class CallSession:
             await asyncio.gather(*(event.wait() for event in self._ready.values()))
         await self.client.add_channels_to_bridge(self.bridge_id, [self.snoop_id, self.media_id])
         self.trace.mark("media_bridged")
-        if self.state is not CallState.ANSWERED:
+        # A DTMF decision or a hangup may have come during the set-up requests.
+        if self.state not in (CallState.ANSWERED,):
             return
         self._transition(CallState.LISTENING)
-        group.create_task(self._watch_first_packet())
-        group.create_task(self._decode_loop())
-        group.create_task(self._tick_loop())
+        self._spawn(self._watch_first_packet())
+        self._spawn(self._decode_loop())
+        self._spawn(self._tick_loop())
 
     async def _watch_first_packet(self) -> None:
         assert self._receiver is not None
@@ -294,13 +335,16 @@ class CallSession:
 
     def _apply(self, actions: list[Any]) -> None:
         for action in actions:
-            if isinstance(action, Decision) and self.state is CallState.LISTENING:
+            if isinstance(action, Decision) and self.state in (
+                CallState.NEW, CallState.ANSWERED, CallState.LISTENING
+            ):
                 self.decision = action
                 self._transition(CallState.DECIDED)
-                asyncio.get_running_loop().create_task(self._route(action))
+                self._spawn(self._route(action))
                 return
             if isinstance(action, Reprompt) and self.settings.reprompt:
-                asyncio.get_running_loop().create_task(self._reprompt())
+                self.trace.mark("reprompt")
+                self._spawn(self._reprompt())
 
     async def _reprompt(self) -> None:
         try:
@@ -313,6 +357,10 @@ class CallSession:
     # -- routing -------------------------------------------------------------
 
     async def _route_to_fallback(self, reason: str) -> None:
+        if self.state is CallState.DECIDED and self.decision is not None and "continued" not in self.trace.marks:
+            # The decision's own routing task was cancelled by the failure: route it now.
+            await self._route(self.decision)
+            return
         if self.state in (CallState.DECIDED, CallState.ROUTED, CallState.HUNG_UP, CallState.FINISHED):
             return
         decision = Decision(
@@ -385,15 +433,19 @@ class CallSession:
             self._port_pool.release(self._port)
         if self.state in (CallState.ROUTED, CallState.HUNG_UP):
             self._transition(CallState.FINISHED)
-        self._log_summary()
-        if self._on_closed is not None:
-            self._on_closed(self)
+        try:
+            self._log_summary()
+        finally:
+            if self._on_closed is not None:
+                self._on_closed(self)
 
     def _log_summary(self) -> None:
         decision = self.decision
         stats = self._receiver.stats if self._receiver else None
-        self._log.info(
-            "call.summary",
+        # The pipeline's trace comes first, so the session's view of the decision wins.
+        fields: dict[str, Any] = self._pipeline.trace.log_fields() if self._pipeline is not None else {}
+        fields.pop("call_id", None)
+        fields.update(
             outcome="routed" if decision and self.trace.marks.get("continued") is not None else "hung_up",
             queue=decision.queue if decision else None,
             urgency=decision.urgency if decision else None,
@@ -404,5 +456,5 @@ class CallSession:
             timings=self.trace.marks,
             rtp_packets=stats.packets if stats else 0,
             rtp_malformed=stats.malformed if stats else 0,
-            **(self._pipeline.trace.log_fields() if self._pipeline is not None else {}),
         )
+        self._log.info("call.summary", **fields)
