@@ -26,10 +26,10 @@ from ari_app.events import PlaybackStarted, StasisStart
 from ari_app.media import RtpPortPool, RtpReceiver
 from ari_app.session import OWNED_ID_PREFIX
 from careroute.audio import AudioFormat
+from careroute.livecalls import PASSWORD_ENV, queue_watch, running_service, service_config
 from careroute.speech import synthesize
 from careroute.testbed import Testbed, TestbedSettings
 from careroute.testcallers import place_call
-from tests.integration.livecall import PASSWORD_ENV, queue_watch, running_service, service_config
 
 #: Seconds within which every leg and bridge of an ended call must be gone.
 CLEANUP_BOUND_S = 2.0

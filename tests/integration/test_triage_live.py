@@ -8,10 +8,10 @@ import pytest
 import pytest_asyncio
 
 from agi.ami import AmiClient, UserEvent
+from careroute.livecalls import PASSWORD_ENV, queue_watch, running_service, service_config
 from careroute.speech import synthesize
 from careroute.testbed import Testbed
 from careroute.testcallers import place_call
-from tests.integration.livecall import PASSWORD_ENV, queue_watch, running_service, service_config
 
 #: The greeting lasts about 4 s; a caller starts talking after it.
 GREETING_S = 4.0
