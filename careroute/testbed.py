@@ -240,8 +240,9 @@ class Testbed:
                 text = text.replace(key, value)
             (etc / template.name).write_text(text)
         shutil.copytree(repo_root() / "dialplan", self.run_dir / "dialplan")
-        # The app plays its prompts as sound:careroute/<name>, as on an admin's install.
-        prompts = self.root / "var/lib/asterisk/sounds/careroute"
+        # The app plays its prompts as sound:careroute/<name>; Asterisk looks for
+        # sounds under astdatadir, which is /usr/share/asterisk on Debian.
+        prompts = self.root / "usr/share/asterisk/sounds/careroute"
         prompts.mkdir(parents=True, exist_ok=True)
         for prompt in (repo_root() / "dialplan" / "sounds").glob("*.wav"):
             shutil.copyfile(prompt, prompts / prompt.name)

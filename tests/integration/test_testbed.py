@@ -74,3 +74,33 @@ def test_testbed_failed_start_shows_log_tail(testbed: Testbed, tmp_path) -> None
     with pytest.raises(TestbedError, match=r"last .* lines|wrote no log"):
         broken.start()
     assert not broken.running
+
+
+@pytest.mark.asyncio
+async def test_testbed_plays_careroute_greeting(testbed: Testbed) -> None:
+    """The shipped prompt is where Asterisk looks for sound:careroute/greeting."""
+    import asyncio
+    import time
+
+    from ari_app import AriClient, PlaybackFinished, PlaybackStarted, StasisStart
+    from careroute.testcallers import place_call
+
+    async with AriClient(testbed.ari_url, testbed.ari_user, testbed.ari_password, "careroute-probe") as ari:
+        listener = asyncio.create_task(ari.connect_with_backoff())
+        async with asyncio.timeout(20), ari.events() as events:
+            await ari.connected.wait()
+            await place_call(testbed, None, hold_s=10, entry="tb-stasis")
+            started_at = finished_at = 0.0
+            async for event in events:
+                if isinstance(event, StasisStart):
+                    await ari.play(event.channel.id, "sound:careroute/greeting", playback_id="probe-greeting")
+                elif isinstance(event, PlaybackStarted):
+                    started_at = time.monotonic()
+                elif isinstance(event, PlaybackFinished):
+                    finished_at = time.monotonic()
+                    await ari.hangup(event.playback.target_uri.removeprefix("channel:"), missing_ok=True)
+                    break
+        await ari.stop_events()
+        listener.cancel()
+    # dialplan/sounds/greeting.wav lasts 4.0 s; a missing file finishes at once.
+    assert finished_at - started_at > 3.0
