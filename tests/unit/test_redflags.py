@@ -72,6 +72,88 @@ def test_redflags_negative_case(text: str) -> None:
     assert categories(text) == set()
 
 
+# Vosk transcripts of the team's own red-flag sentences: the recurring
+# near-misses the rules accept. Lowercase without punctuation, as Vosk writes.
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("there is a lot of pressure and my chest and i am sweating", "chest_pain"),
+        ("he is sitting down holding his chest", "chest_pain"),
+        ("no fever but my chest still tight", "chest_pain"),
+        ("it is my chest there is a heavy pressure", "chest_pain"),
+        ("i am kind of having trouble reading right now", "breathing"),
+        ("my baby is breeding really fast and has trouble breeding", "breathing"),
+        ("he has barely breathing", "breathing"),
+        ("my mother she not breathe good lip is blue", "breathing"),
+        ("sucking in under the ribs", "breathing"),
+        ("my father's faces drooping", "stroke"),
+        ("her smile as lopsided", "stroke"),
+        ("his mouth looks cricket", "stroke"),
+        ("my wife is wearing her words", "stroke"),
+        ("my mother's flooring her words", "stroke"),
+        ("her words or jumble", "stroke"),
+        ("i can't feel my right arm or leg", "stroke"),
+        ("my nose have been bleeding from an hour and it's not not stop", "bleeding"),
+        ("i've been thinking about killing my else", "suicide"),
+        ("everyone would be better off if he was dead", "suicide"),
+        ("she followed a whole bottle of tylenol", "overdose"),
+        ("i swallowed a lot of sleeping pill", "overdose"),
+        ("my son a the laundry pod", "overdose"),
+        ("my daughter in having an allergic reaction", "anaphylaxis"),
+        ("her lip are popping up", "anaphylaxis"),
+        ("we gave her the epa been", "anaphylaxis"),
+        ("her face is still swelling up", "anaphylaxis"),
+        ("i can't wait my husband up", "unresponsive"),
+        ("now she is a conscious on the floor", "unresponsive"),
+        ("he is not responding to me", "unresponsive"),
+        ("my son passed out and as it waking up", "unresponsive"),
+        ("my son is shaking oil over", "seizure"),
+        ("she just started having a fit and she is shaking", "seizure"),
+    ],
+)
+def test_redflags_recognizer_variant(text: str, category: str) -> None:
+    assert category in categories(text)
+
+
+# Benign text near those variants: none of it may fire.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i am checking on the status of my refill",
+        "i have trouble reading small print with these glasses",
+        "the office is not responding to my emails",
+        "he is conscious and talking now",
+        "the baby fever one away and she is fine now",
+        "i need a new epipen prescription mine expired",
+        "my boss is having a fit about the bill",
+        "i am worried about having an allergic reaction to the vaccine",
+        "i need to buy more laundry detergent for the clinic",
+        "she is wearing her glasses to read the words",
+        "the bleeding stopped after an hour",
+        "i want to reschedule my chest x ray",
+        "my face is fine now the swelling went down",
+        "i can not feel any pain in my knee anymore",
+        "no chest pain and now i need a refill",
+        "not short of breath just a cough",
+        "no bleeding just a bruise",
+    ],
+)
+def test_redflags_recognizer_variant_benign(text: str) -> None:
+    assert categories(text) == set()
+
+
+def test_redflags_scope_ends_at_and_now() -> None:
+    assert "breathing" in categories("no fever and now she can not breathe")
+
+
+def test_redflags_scope_ends_at_just() -> None:
+    assert "stroke" in categories("no pain just her face is drooping")
+
+
+def test_redflags_scope_ends_at_however_unpunctuated() -> None:
+    assert "bleeding" in categories("not a cut however it is bleeding heavily")
+
+
 def test_redflags_scope_ends_at_but() -> None:
     assert "chest_pain" in categories("no cough however I have chest pain")
 
