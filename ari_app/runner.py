@@ -16,7 +16,6 @@ from ari_app.session import SessionSettings
 from careroute.audio import AudioFormat
 from careroute.classifier import Classifier
 from careroute.config import CareRouteConfig
-from careroute.paths import vosk_model_path
 from careroute.pipeline import CallPipeline
 from careroute.recognizer import load_vosk_model
 
@@ -51,7 +50,9 @@ def session_settings(config: CareRouteConfig) -> SessionSettings:
 
 def build_service(config: CareRouteConfig, client: AriClient) -> TriageService:
     """Load the shared models once and wire a TriageService around ``client``."""
-    model = load_vosk_model(config.recognizer.model_path or vosk_model_path())
+    model = load_vosk_model(
+        config.recognizer.resolved_model_path(), decoder=config.recognizer.decoder_settings()
+    )
     classifier = Classifier.load(config.classifier.artifact_path)
     audio_format = AudioFormat.from_name(config.media.format)
 

@@ -27,6 +27,7 @@ from typing import Any, Literal, TypeVar
 
 from careroute.audio import SAMPLE_WIDTH_BYTES, WIDEBAND_RATE_HZ, StreamingUpsampler
 from careroute.errors import CareRouteError, ModelError
+from careroute.model_tuning import DecoderSettings, tuned_model_path
 
 T = TypeVar("T")
 
@@ -34,29 +35,34 @@ _models: dict[Path, Any] = {}
 _models_lock = threading.Lock()
 
 
-def load_vosk_model(path: Path | str) -> Any:
+def load_vosk_model(path: Path | str, decoder: DecoderSettings | None = None) -> Any:
     """Load the Vosk model in ``path``, or return the copy already loaded from there.
 
+    With ``decoder`` settings, the model loads from an overlay folder whose
+    ``conf/model.conf`` carries them (see ``careroute.model_tuning``); the
+    folder in ``path`` is never modified.
+
     Raises:
-        ModelError: the folder does not exist, is not a Vosk model, or Vosk
-            fails to load it.
+        ModelError: the folder does not exist, is not a Vosk model, the decoder
+            settings cannot be applied, or Vosk fails to load it.
     """
     folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise ModelError(
+            f"Vosk model folder {str(folder)!r} not found; run 'make model' to download "
+            "it, or set recognizer.model_path to an unpacked Vosk model"
+        )
+    if not (folder / "am").is_dir() or not (folder / "conf").is_dir():
+        raise ModelError(
+            f"{str(folder)!r} is not a Vosk model folder (no am/ and conf/ inside); "
+            "run 'make model' or point recognizer.model_path at an unpacked model"
+        )
     with _models_lock:
+        if decoder is not None:
+            folder = tuned_model_path(folder, decoder)
         cached = _models.get(folder)
         if cached is not None:
             return cached
-
-        if not folder.is_dir():
-            raise ModelError(
-                f"Vosk model folder {str(folder)!r} not found; run 'make model' to download "
-                "it, or set recognizer.model_path to an unpacked Vosk model"
-            )
-        if not (folder / "am").is_dir() or not (folder / "conf").is_dir():
-            raise ModelError(
-                f"{str(folder)!r} is not a Vosk model folder (no am/ and conf/ inside); "
-                "run 'make model' or point recognizer.model_path at an unpacked model"
-            )
 
         import vosk
 

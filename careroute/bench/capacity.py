@@ -33,6 +33,9 @@ from careroute.pipeline import CallPipeline, ScoreSource
 LAG_LIMIT_S = 0.200
 #: A step stops early once any frame lags this far, because that K has already failed.
 ABORT_LAG_S = 3.0
+#: Ks that run even after a smaller K missed the lag limit, so that the RSS slope over K
+#: (memory per extra call) has at least three points. They are marked ``over_capacity``.
+MEMORY_KS = (1, 2, 4)
 
 
 @dataclass(slots=True)
@@ -147,6 +150,8 @@ def run_capacity(
 ) -> dict[str, Any]:
     """Double K from 1 until the p95 lag exceeds ``LAG_LIMIT_S`` or K passes ``max_calls``.
 
+    After the first K that misses the lag limit, the remaining Ks of
+    ``MEMORY_KS`` still run (marked ``over_capacity``) for the memory slope.
     Returns the per-K steps, the largest real-time K, calls per core and the
     memory per extra call (the RSS slope over K).
     """
@@ -163,15 +168,18 @@ def run_capacity(
     steps: list[dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench-decode") as executor:
         k = 1
-        while k <= settings.max_calls:
+        over_capacity = False
+        while k <= settings.max_calls and (not over_capacity or k in MEMORY_KS):
             step = asyncio.run(_run_step(k, calls, make_pipeline, executor, settings.step_seconds))
+            step["over_capacity"] = over_capacity
             steps.append(step)
             progress(
                 f"capacity K={k}: lag p95 {step['lag']['p95_ms']} ms, "
                 f"CPU {step['cpu_per_audio_second_per_call']} s per audio s, RSS {step['rss_mb']} MiB"
+                + (" (over capacity, run for the memory slope)" if over_capacity else "")
             )
             if not step["realtime"]:
-                break
+                over_capacity = True
             k *= 2
     return summarize_capacity(steps, cores, workers, settings)
 
@@ -180,7 +188,8 @@ def summarize_capacity(
     steps: list[dict[str, Any]], cores: int, workers: int, settings: CapacitySettings
 ) -> dict[str, Any]:
     """Derive the capacity figures from the per-K steps."""
-    passing = [step for step in steps if step["realtime"]]
+    # A step after the first miss only measures memory; it cannot raise the capacity.
+    passing = [step for step in steps if step["realtime"] and not step.get("over_capacity")]
     best = max(passing, key=lambda step: step["k"]) if passing else None
     # NOTE: when even K=1 misses the lag limit, calls per core still comes from K=1's CPU
     # cost. "calls_per_core_basis" records this, so read it together with max_realtime_calls.

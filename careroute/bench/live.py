@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -24,9 +25,8 @@ from ari_app.client import AriClient
 from ari_app.runner import ari_base_url, build_service
 from careroute.bench.calls import DevCall
 from careroute.bench.report import summarize_ms
-from careroute.config import CareRouteConfig, parse_config
+from careroute.config import CareRouteConfig, RecognizerConfig, parse_config
 from careroute.logs import configure_logging
-from careroute.paths import vosk_model_path
 from careroute.queuewatch import QueueWatch
 from careroute.testbed import Testbed, TestbedSettings, ensure_root
 from careroute.testcallers import place_call
@@ -51,19 +51,20 @@ CHANNEL_STATE_UP = "6"
 LAG_PROBE_S = 0.010
 
 
-def _config(testbed: Testbed) -> CareRouteConfig:
-    return parse_config(
+def _config(testbed: Testbed, recognizer: RecognizerConfig) -> CareRouteConfig:
+    config = parse_config(
         {
             "ari": {
                 "url": f"http://127.0.0.1:{testbed.settings.http_port}",
                 "user": testbed.ari_user,
                 "password_env": PASSWORD_ENV,
             },
-            "recognizer": {"model_path": str(vosk_model_path())},
             "media": {"rtp_port_min": MEDIA_PORT_MIN, "rtp_port_max": MEDIA_PORT_MAX},
             "health": {"port": testbed.settings.http_port + 11},
         }
     )
+    # The service decodes with the same model and decoder settings as the other parts.
+    return dataclasses.replace(config, recognizer=recognizer)
 
 
 @contextlib.asynccontextmanager
@@ -158,9 +159,13 @@ async def _round(
 
 
 async def _live(
-    testbed: Testbed, calls: Sequence[DevCall], sizes: Sequence[int], progress: Callable[[str], None]
+    testbed: Testbed,
+    calls: Sequence[DevCall],
+    sizes: Sequence[int],
+    progress: Callable[[str], None],
+    recognizer: RecognizerConfig,
 ) -> dict[str, Any]:
-    config = _config(testbed)
+    config = _config(testbed, recognizer)
     rounds: list[dict[str, Any]] = []
     answered: dict[str, float] = {}
 
@@ -203,7 +208,10 @@ async def _live(
 
 
 def run_live(
-    calls: Sequence[DevCall], sizes: Sequence[int], progress: Callable[[str], None] = print
+    calls: Sequence[DevCall],
+    sizes: Sequence[int],
+    progress: Callable[[str], None] = print,
+    recognizer: RecognizerConfig | None = None,
 ) -> dict[str, Any]:
     """Start the benchmark's test bed, run one round per N in ``sizes``, stop the test bed."""
     settings = TestbedSettings(
@@ -216,4 +224,4 @@ def run_live(
     progress(f"starting the benchmark test bed on 127.0.0.1:{BENCH_HTTP_PORT}")
     with testbed:
         os.environ[PASSWORD_ENV] = testbed.ari_password
-        return asyncio.run(_live(testbed, calls, sizes, progress))
+        return asyncio.run(_live(testbed, calls, sizes, progress, recognizer or RecognizerConfig()))

@@ -23,6 +23,7 @@ class BenchOptions:
     quick: bool
     manifest: Path
     output: Path
+    config: Path
     overhead_calls: int
     latency_calls: int
     step_seconds: float
@@ -38,6 +39,7 @@ class BenchOptions:
             quick=quick,
             manifest=args.manifest,
             output=args.output,
+            config=args.config,
             overhead_calls=args.overhead_calls or (4 if quick else 20),
             latency_calls=args.latency_calls or (8 if quick else 30),
             step_seconds=args.step_seconds or (3.0 if quick else 10.0),
@@ -67,13 +69,20 @@ def run_bench(options: BenchOptions, progress: Callable[[str], None] = print) ->
     """Run ``options.parts`` in order and write the report; return the exit code."""
     from careroute.bench.report import build_report, markdown_table, write_report
     from careroute.classifier import Classifier
-    from careroute.config import CareRouteConfig
-    from careroute.paths import vosk_model_path
+    from careroute.config import load_config
     from careroute.recognizer import load_vosk_model
 
     machine = machine_info()
-    routing = CareRouteConfig().routing
-    model = load_vosk_model(vosk_model_path())
+    config = load_config(options.config)
+    routing = config.routing
+    decoder = config.recognizer.decoder_settings()
+    model = load_vosk_model(config.recognizer.resolved_model_path(), decoder=decoder)
+    machine["config"] = str(options.config)
+    machine["decoder"] = {
+        "max_active": decoder.max_active,
+        "beam": decoder.beam,
+        "lattice_beam": decoder.lattice_beam,
+    }
     classifier = Classifier.load()
     parts: dict[str, dict[str, Any]] = {}
     began = time.monotonic()
@@ -101,7 +110,7 @@ def run_bench(options: BenchOptions, progress: Callable[[str], None] = print) ->
         from careroute.bench.live import run_live
 
         calls = load_dev_calls(options.manifest)
-        parts["live"] = run_live(calls, options.live_n, progress)
+        parts["live"] = run_live(calls, options.live_n, progress, recognizer=config.recognizer)
 
     machine["bench_wall_seconds"] = round(time.monotonic() - began, 1)
     machine["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)

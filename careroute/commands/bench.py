@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from careroute.bench import PARTS
+from careroute.paths import repo_root
 
 DEFAULT_MANIFEST = Path("../shared/data/dev-calls/manifest.jsonl")
 DEFAULT_OUTPUT = Path("build/bench/bench.json")
@@ -21,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only this part (repeat for several; default: all four)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: fewer calls, shorter steps, K and N up to 4")
+    parser.add_argument("--config", type=Path, default=repo_root() / "config" / "careroute.yaml",
+                        help="YAML configuration whose recognizer and routing settings the engine "
+                        "uses (default: config/careroute.yaml)")
     parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST,
                         help="dev-call manifest (JSON Lines with 'audio', 'queue', 'urgency')")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,

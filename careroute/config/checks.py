@@ -62,6 +62,11 @@ def _dtmf_digit(value: Any) -> str | None:
     return None if value in tuple("0123456789*#") else "use one DTMF digit: 0-9, * or #"
 
 
+def _max_active(value: Any) -> str | None:
+    # Kaldi's LatticeFasterDecoderConfig::Check() asserts max_active > 1.
+    return None if value >= 2 else "use a whole number of 2 or more, or null for the model's value"
+
+
 def _sample_rate(value: Any) -> str | None:
     if value in _SAMPLE_RATES:
         return None
@@ -94,6 +99,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "sound_name": _sound_name,
     "dtmf_digit": _dtmf_digit,
     "sample_rate": _sample_rate,
+    "max_active": _max_active,
     "ip_address": _ip_address,
     "http_url": _http_url,
 }

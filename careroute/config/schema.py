@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from careroute.errors import ConfigError
+from careroute.model_tuning import DecoderSettings
 from careroute.paths import vosk_model_path
 
 # -- ari ---------------------------------------------------------------------
@@ -48,6 +49,14 @@ DEFAULT_NO_RTP_TIMEOUT = 2.0
 # -- recognizer ----------------------------------------------------------------
 #: The Vosk small English model accepts 16 kHz audio only.
 DEFAULT_MODEL_SAMPLE_RATE = 16000
+#: Kaldi decoder settings written into an overlay of the model folder; None keeps the
+#: model's own conf/model.conf value (vosk-model-small-en-us-0.15 ships max-active 3000,
+#: beam 10.0, lattice-beam 2.0). DEFAULT_MAX_ACTIVE and DEFAULT_BEAM are the cheapest grid point
+#: whose word error rate on synthesized training sentences stayed within 1 point of
+#: the model's own settings (docs/benchmarks.md, "Decoder settings").
+DEFAULT_MAX_ACTIVE: int | None = None
+DEFAULT_BEAM: float | None = None
+DEFAULT_LATTICE_BEAM: float | None = None
 
 # -- routing -------------------------------------------------------------------
 #: Minimum top-queue probability for a decision on a partial result.
@@ -161,10 +170,22 @@ class RecognizerConfig:
     model_path: Path | None = None
     """Unpacked Vosk model folder; None means ``careroute.paths.vosk_model_path()``."""
     sample_rate: int = field(default=DEFAULT_MODEL_SAMPLE_RATE, metadata=_check("sample_rate"))
+    max_active: int | None = field(default=DEFAULT_MAX_ACTIVE, metadata=_check("max_active"))
+    """Kaldi ``--max-active``: maximum active decoder states per frame; None keeps the model's."""
+    beam: float | None = field(default=DEFAULT_BEAM, metadata=_check("positive"))
+    """Kaldi ``--beam``: decoding beam; None keeps the model's."""
+    lattice_beam: float | None = field(default=DEFAULT_LATTICE_BEAM, metadata=_check("positive"))
+    """Kaldi ``--lattice-beam``: lattice pruning beam; None keeps the model's."""
 
     def resolved_model_path(self) -> Path:
         """Return the configured model folder, or the default cache location."""
         return self.model_path if self.model_path is not None else vosk_model_path()
+
+    def decoder_settings(self) -> DecoderSettings:
+        """Return the decoder settings to apply on top of the model's ``conf/model.conf``."""
+        return DecoderSettings(
+            max_active=self.max_active, beam=self.beam, lattice_beam=self.lattice_beam
+        )
 
 
 @dataclass(frozen=True, slots=True)
