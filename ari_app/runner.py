@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import AsyncIterator
 
 import structlog
 
+from agi.ami import AmiClient
 from ari_app.client import AriClient
+from ari_app.escalation import AmiEscalator
 from ari_app.health import HealthServer
 from ari_app.listener import Backoff
 from ari_app.media import RtpPortPool
 from ari_app.service import TriageService
-from ari_app.session import SessionSettings
+from ari_app.session import Escalator, SessionSettings
 from careroute.audio import AudioFormat
 from careroute.classifier import Classifier
 from careroute.config import CareRouteConfig
@@ -40,6 +44,7 @@ def session_settings(config: CareRouteConfig) -> SessionSettings:
         greeting=config.prompts.greeting or None,
         reprompt=config.prompts.reprompt or None,
         no_rtp_timeout_s=config.media.no_rtp_timeout,
+        escalation_window_s=config.routing.escalation_window_seconds,
         priorities={
             "emergency": routing.priorities.emergency,
             "urgent": routing.priorities.urgent,
@@ -48,7 +53,9 @@ def session_settings(config: CareRouteConfig) -> SessionSettings:
     )
 
 
-def build_service(config: CareRouteConfig, client: AriClient) -> TriageService:
+def build_service(
+    config: CareRouteConfig, client: AriClient, escalator: Escalator | None = None
+) -> TriageService:
     """Load the shared models once and wire a TriageService around ``client``."""
     model = load_vosk_model(
         config.recognizer.resolved_model_path(), decoder=config.recognizer.decoder_settings()
@@ -74,7 +81,28 @@ def build_service(config: CareRouteConfig, client: AriClient) -> TriageService:
         make_pipeline,
         RtpPortPool(ports, host=config.media.bind_host),
         Backoff(initial_s=config.ari.reconnect_backoff_min, maximum_s=config.ari.reconnect_backoff_max),
+        escalator=escalator,
     )
+
+
+@contextlib.asynccontextmanager
+async def escalator_from_config(config: CareRouteConfig) -> AsyncIterator[Escalator | None]:
+    """Yield an AMI escalator when ``ami.enabled``, else None (escalation off).
+
+    Raises:
+        ConfigError: the AMI secret is not available.
+        AmiError: the AMI login failed.
+    """
+    if not config.ami.enabled or config.routing.escalation_window_seconds <= 0:
+        if config.routing.escalation_window_seconds > 0:
+            log.warning(
+                "service.escalation.disabled",
+                message="ami.enabled is false: emergencies named after routing are not escalated",
+            )
+        yield None
+        return
+    async with AmiClient(config.ami.host, config.ami.port, config.ami.user, config.ami.secret()) as ami:
+        yield AmiEscalator(ami, config.routing.dialplan_context)
 
 
 async def run_service(config: CareRouteConfig) -> None:
@@ -86,8 +114,8 @@ async def run_service(config: CareRouteConfig) -> None:
         config.ari.app,
         request_timeout=config.ari.request_timeout,
     )
-    async with client:
-        service = build_service(config, client)
+    async with client, escalator_from_config(config) as escalator:
+        service = build_service(config, client, escalator)
         health = HealthServer(
             config.health.bind, config.health.port, lambda: service.ready, lambda: service.stats
         )

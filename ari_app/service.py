@@ -34,6 +34,7 @@ from ari_app.media import RtpPortPool
 from ari_app.session import (
     OWNED_ID_PREFIX,
     CallSession,
+    Escalator,
     PipelineFactory,
     SessionSettings,
     sanitize_dialplan_value,
@@ -54,6 +55,7 @@ class ServiceStats:
     calls_started: int = 0
     calls_routed: int = 0
     calls_hung_up: int = 0
+    calls_escalated: int = 0
     recovered_callers: int = 0
     swept_legs: int = 0
     disconnects: int = 0
@@ -71,8 +73,10 @@ class TriageService:
         backoff: Backoff,
         *,
         workers: int | None = None,
+        escalator: Escalator | None = None,
     ) -> None:
         self.client = client
+        self.escalator = escalator
         self.settings = settings
         self.pipeline_factory = pipeline_factory
         self.port_pool = port_pool
@@ -143,6 +147,8 @@ class TriageService:
             self.port_pool,
             self.executor,
             caller_state=channel.state,
+            caller_name=channel.name,
+            escalator=self.escalator,
             on_closed=self._on_session_closed,
         )
         self.sessions[channel.id] = session
@@ -155,6 +161,8 @@ class TriageService:
         self.sessions.pop(session.caller_id, None)
         for owned in session.owned_ids:
             self._owner.pop(owned, None)
+        if "escalated" in session.trace.marks:
+            self.stats.calls_escalated += 1
         if session.decision is not None and "continued" in session.trace.marks:
             self.stats.calls_routed += 1
         else:
@@ -163,7 +171,7 @@ class TriageService:
     def _on_stasis_end(self, event: StasisEnd) -> None:
         session = self.sessions.get(event.channel.id)
         if session is not None:
-            session.caller_left("left the application")
+            session.left_stasis()
 
     def _on_channel_gone(self, event: ChannelDestroyed) -> None:
         channel_id = event.channel.id

@@ -62,6 +62,8 @@ class SessionSettings:
     reprompt: str | None
     no_rtp_timeout_s: float
     priorities: dict[str, int]
+    escalation_window_s: float = 0.0
+    """Seconds of listening after a non-emergency decision; 0 turns it off."""
 
 
 @dataclass
@@ -88,6 +90,10 @@ def sanitize_dialplan_value(value: str) -> str:
 #: Builds the engine pipeline for one call from its call id.
 PipelineFactory = Callable[[str], CallPipeline]
 
+#: Moves a caller who already left Stasis to a new queue: (channel name,
+#: decision) -> True when Asterisk accepted the move.
+Escalator = Callable[[str, Decision], Awaitable[bool]]
+
 
 class CallSession:
     """Runs one caller from StasisStart to a queue (or to their hangup)."""
@@ -102,6 +108,8 @@ class CallSession:
         executor: Executor,
         *,
         caller_state: str = "Up",
+        caller_name: str = "",
+        escalator: Escalator | None = None,
         on_closed: Callable[[CallSession], None] | None = None,
     ) -> None:
         self.client = client
@@ -117,6 +125,8 @@ class CallSession:
         self._port_pool = port_pool
         self._executor = executor
         self._caller_state = caller_state
+        self._caller_name = caller_name
+        self._escalator = escalator
         self._on_closed = on_closed
         self.lifecycle = CallLifecycle()
         self.trace = CallTrace()
@@ -132,6 +142,11 @@ class CallSession:
         self._group: asyncio.TaskGroup | None = None
         self._hung_up = asyncio.Event()
         self._finished = asyncio.Event()
+        # Set once continue was requested: the StasisEnd that follows is expected.
+        self._continue_requested = False
+        # True while the call is in its queue and the app still listens for red flags.
+        self._watching = False
+        self.escalation: Decision | None = None
         self._closed = False
         self._log = log.bind(call_id=self.call_id)
 
@@ -155,8 +170,18 @@ class CallSession:
             self.end_reason = self.end_reason or reason
             self._hung_up.set()
 
+    def left_stasis(self) -> None:
+        """Handle the caller's StasisEnd: expected after continue, a hangup otherwise."""
+        if not self._continue_requested:
+            self.caller_left("left the application")
+
     def owned_channel_gone(self, channel_id: str) -> None:
-        """Our snoop or externalMedia leg vanished while we still listened."""
+        """Handle the end of our snoop or externalMedia leg."""
+        if self._watching:
+            # The snoop ends with the caller: nothing more to listen to.
+            self.trace.mark("watch_ended")
+            self._finished.set()
+            return
         if self.state in (CallState.ANSWERED, CallState.LISTENING, CallState.REPROMPTING) and not self._hung_up.is_set():
             self._log.warning("call.media.leg_lost", channel=channel_id)
 
@@ -302,7 +327,7 @@ class CallSession:
         assert self._pipeline is not None
         frames = self._receiver.frames
         loop = asyncio.get_running_loop()
-        while self.state is CallState.LISTENING:
+        while self.state in (CallState.LISTENING, CallState.DECIDED) or self._watching:
             frame = await frames.get()
             if frame is None:
                 return
@@ -313,10 +338,16 @@ class CallSession:
                     break
                 batch.append(more)
             context = contextvars.copy_context()
+            # After the decision, audio queued meanwhile goes to the red-flag watch.
+            step = self._pipeline.watch if self._watching else self._pipeline.feed
             actions = await loop.run_in_executor(
-                self._executor, context.run, self._pipeline.feed, b"".join(batch), time.monotonic()
+                self._executor, context.run, step, b"".join(batch), time.monotonic()
             )
-            if actions and self.state is CallState.LISTENING:
+            if not actions:
+                continue
+            if self._watching:
+                self._start_escalation(actions)
+            elif self.state is CallState.LISTENING:
                 self._apply(actions)
 
     async def _tick_loop(self) -> None:
@@ -393,6 +424,7 @@ class CallSession:
             }
             for name, value in variables.items():
                 await self.client.set_channel_var(self.caller_id, name, value)
+            self._continue_requested = True
             await self.client.continue_in_dialplan(
                 self.caller_id, context=self.settings.dialplan_context, extension=decision.queue, priority=1
             )
@@ -406,6 +438,50 @@ class CallSession:
         self.trace.mark("continued")
         if self.state is CallState.DECIDED:
             self._transition(CallState.ROUTED)
+        if self._should_watch(decision):
+            self._watching = True
+            self._spawn(self._end_watch_after(self.settings.escalation_window_s))
+            return
+        self._finished.set()
+
+    # -- escalation ------------------------------------------------------------
+
+    def _should_watch(self, decision: Decision) -> bool:
+        return (
+            self._escalator is not None
+            and self.settings.escalation_window_s > 0
+            and decision.urgency != "emergency"
+            and self._receiver is not None
+            and not self._hung_up.is_set()
+        )
+
+    async def _end_watch_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self.trace.mark("watch_ended")
+        self._finished.set()
+
+    def _start_escalation(self, actions: list[Any]) -> None:
+        for action in actions:
+            if isinstance(action, Decision) and self.escalation is None:
+                self.escalation = action
+                self._watching = False
+                self._spawn(self._escalate(action))
+                return
+
+    async def _escalate(self, decision: Decision) -> None:
+        """Move the routed caller to the emergency queue over AMI."""
+        assert self._escalator is not None
+        self.trace.mark("escalation")
+        moved = await self._escalator(self._caller_name, decision)
+        if moved:
+            self.trace.mark("escalated")
+            self._log.warning(
+                "call.escalated", queue=decision.queue, priority=decision.priority, reason=decision.reason
+            )
+        else:
+            self._log.error(
+                "call.escalation.failed", queue=decision.queue, action="caller stays in its first queue"
+            )
         self._finished.set()
 
     # -- teardown -------------------------------------------------------------
@@ -420,17 +496,20 @@ class CallSession:
             lambda: self.client.destroy_bridge(self.bridge_id, missing_ok=True),
             lambda: self.client.hangup(self.snoop_id, missing_ok=True),
         )
-        for step in steps:
-            try:
-                async with asyncio.timeout(TEARDOWN_TIMEOUT_S):
-                    await step()
-            except (AriError, TimeoutError) as exc:
-                # The periodic sweep removes whatever is left.
-                self._log.warning("call.teardown.incomplete", error=str(exc) or type(exc).__name__)
-        if self._receiver is not None:
-            self._receiver.close()
-        if self._port is not None:
-            self._port_pool.release(self._port)
+        try:
+            for step in steps:
+                try:
+                    async with asyncio.timeout(TEARDOWN_TIMEOUT_S):
+                        await step()
+                except (AriError, TimeoutError) as exc:
+                    # The periodic sweep removes whatever is left.
+                    self._log.warning("call.teardown.incomplete", error=str(exc) or type(exc).__name__)
+        finally:
+            # Local resources go even when the service is cancelled mid-teardown.
+            if self._receiver is not None:
+                self._receiver.close()
+            if self._port is not None:
+                self._port_pool.release(self._port)
         if self.state in (CallState.ROUTED, CallState.HUNG_UP):
             self._transition(CallState.FINISHED)
         try:
@@ -453,6 +532,7 @@ class CallSession:
             confidence=round(decision.confidence, 3) if decision else None,
             reason=decision.reason if decision else self.end_reason,
             trigger=decision.trigger if decision else None,
+            escalated_to=self.escalation.queue if self.escalation and "escalated" in self.trace.marks else None,
             timings=self.trace.marks,
             rtp_packets=stats.packets if stats else 0,
             rtp_malformed=stats.malformed if stats else 0,

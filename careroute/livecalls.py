@@ -21,7 +21,7 @@ import httpx
 from agi.ami import AmiClient, AmiEvent
 from ari_app.client import AriClient
 from ari_app.events import StasisStart
-from ari_app.runner import ari_base_url, build_service
+from ari_app.runner import ari_base_url, build_service, escalator_from_config
 from ari_app.service import TriageService
 from ari_app.session import CallSession
 from careroute.config import CareRouteConfig, parse_config
@@ -60,6 +60,12 @@ def service_config(
         rtp_ports=rtp_ports,
         # Derived from the test bed's port so parallel runs do not collide.
         health_port=testbed.settings.http_port + 11,
+        ami={
+            "enabled": True,
+            "port": testbed.ami_port,
+            "user": testbed.settings.ami_user,
+            "secret_file": str(testbed.ami_secret_file),
+        },
         **routing,
     )
 
@@ -72,6 +78,7 @@ def harness_config(
     *,
     rtp_ports: tuple[int, int],
     health_port: int,
+    ami: dict[str, Any] | None = None,
     **routing: Any,
 ) -> CareRouteConfig:
     """Return a service config for ``ari_url``; unset keys keep their defaults."""
@@ -87,6 +94,7 @@ def harness_config(
             "recognizer": {"model_path": str(model_dir)},
             "media": {"rtp_port_min": rtp_ports[0], "rtp_port_max": rtp_ports[1]},
             "health": {"port": health_port},
+            "ami": ami or {},
             "routing": routing,
         }
     )
@@ -99,8 +107,8 @@ async def running_service(config: CareRouteConfig) -> AsyncIterator[TriageServic
         ari_base_url(config.ari.url), config.ari.user, config.ari.password(), config.ari.app,
         request_timeout=config.ari.request_timeout,
     )
-    async with client:
-        service = build_service(config, client)
+    async with client, escalator_from_config(config) as escalator:
+        service = build_service(config, client, escalator)
         task = asyncio.get_running_loop().create_task(service.run())
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):

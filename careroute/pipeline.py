@@ -64,6 +64,9 @@ class CallTrace:
     """Scores of the last classified transcript."""
     decision: Decision | None = None
     scores_at_decision: Scores | None = None
+    escalation: Decision | None = None
+    """The emergency decision that replaced ``decision`` after routing, if any."""
+    escalated_at: float | None = None
 
     def log_fields(self) -> dict[str, Any]:
         """Return the trace as flat log fields: milliseconds since start, no caller text."""
@@ -98,6 +101,9 @@ class CallTrace:
             fields["confidence"] = round(self.decision.confidence, 3)
             fields["rule"] = self.decision.trigger.value
             fields["reason"] = self.decision.reason
+        if self.escalation is not None:
+            fields["escalated_ms"] = since_start(self.escalated_at)
+            fields["escalation_reason"] = self.escalation.reason
         return fields
 
 
@@ -197,6 +203,30 @@ class CallPipeline:
         if action is None:
             action = self.policy.tick(moment)
         return self._record([action], moment)
+
+    def watch(self, pcm: bytes, now: float | None = None) -> list[Action]:
+        """Keep recognizing after the decision and return an escalation, if any.
+
+        A caller routed as routine or urgent may name an emergency later in the
+        same sentence. The front end keeps feeding audio here for a while after
+        the decision; an emergency red flag then yields a new emergency
+        ``Decision`` (trigger ``escalation``), at most once per call.
+        """
+        if not self.policy.decided:
+            return self.feed(pcm, now)
+        moment = self._clock() if now is None else now
+        began = time.perf_counter()
+        update = self.recognizer.accept(pcm)
+        self.trace.recognizer_seconds += time.perf_counter() - began
+        self.trace.audio_seconds = self.recognizer.audio_seconds
+        if update is None or not update.text:
+            return []
+        escalation = self.policy.escalation(self._score(update.text), moment)
+        if escalation is None:
+            return []
+        self.trace.escalation = escalation
+        self.trace.escalated_at = moment
+        return [escalation]
 
     def tick(self, now: float) -> list[Action]:
         """Check the timers; call it periodically, also when no audio arrives."""

@@ -46,6 +46,8 @@ class Trigger(StrEnum):
     FINAL_LOW_CONFIDENCE = "final_low_confidence"
     NO_SPEECH = "no_speech"
     MAX_LISTEN = "max_listen"
+    ESCALATION = "escalation"
+    """An emergency red flag was heard after a routine or urgent decision."""
     MEDIA_FAILURE = "media_failure"
     """The front end could not hear the caller (no RTP, lost media leg, app error)."""
 
@@ -140,6 +142,30 @@ class RoutingPolicy:
             ):
                 return self._route(scores, scores.queue, Trigger.STABLE_PARTIALS, now)
         return self.tick(now)
+
+    def escalation(self, scores: Scores, now: float) -> Decision | None:
+        """Return an emergency decision that replaces a routine or urgent one.
+
+        After a decision the app may keep listening. When the caller then names
+        an emergency red flag, the call moves to the emergency queue with the
+        emergency priority. It escalates at most once, and only from a
+        decision that was not an emergency already.
+        """
+        current = self.decision
+        if current is None or current.urgency == "emergency" or current.trigger is Trigger.ESCALATION:
+            return None
+        emergency_flag = any(hit.urgency == "emergency" for hit in scores.red_flags)
+        model_emergency = scores.urgency == "emergency" and not scores.undecided
+        if not (emergency_flag or model_emergency):
+            return None
+        return self._decide(
+            queue=self.config.emergency_queue,
+            urgency="emergency",
+            confidence=1.0 if emergency_flag else scores.urgency_confidence,
+            reason=scores.reason if emergency_flag else "emergency",
+            trigger=Trigger.ESCALATION,
+            now=now,
+        )
 
     def tick(self, now: float) -> Action | None:
         """Check the listening timers at ``now``."""

@@ -37,6 +37,8 @@ class QueueWatch:
     def __init__(self, ami: AmiClient) -> None:
         self._ami = ami
         self._arrivals: dict[str, QueueArrival] = {}
+        self._history: dict[str, list[QueueArrival]] = {}
+        self._changed: dict[str, asyncio.Event] = {}
         self._waiters: dict[str, asyncio.Future[QueueArrival]] = {}
         self._remove = ami.on_user_event(self._on_event, QUEUE_EVENT)
 
@@ -56,6 +58,10 @@ class QueueWatch:
             arrived_at=time.monotonic(),
         )
         self._arrivals.setdefault(channel_id, arrival)
+        self._history.setdefault(channel_id, []).append(arrival)
+        changed = self._changed.pop(channel_id, None)
+        if changed is not None:
+            changed.set()
         waiter = self._waiters.pop(channel_id, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(arrival)
@@ -70,6 +76,24 @@ class QueueWatch:
                 return await asyncio.shield(waiter)
         except TimeoutError:
             return None
+
+    def arrivals(self, channel_id: str) -> list[QueueArrival]:
+        """Return every arrival of ``channel_id`` so far, first to last.
+
+        A caller escalated after routing enters a second queue: the last
+        arrival is where the caller ends up.
+        """
+        return list(self._history.get(channel_id, []))
+
+    async def wait_for_count(self, channel_id: str, count: int, timeout_s: float) -> list[QueueArrival]:
+        """Wait until ``channel_id`` has ``count`` arrivals or ``timeout_s`` passed; return them."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while len(self._history.get(channel_id, [])) < count:
+                    await self._changed.setdefault(channel_id, asyncio.Event()).wait()
+        except TimeoutError:
+            pass
+        return self.arrivals(channel_id)
 
     def close(self) -> None:
         self._remove()

@@ -194,6 +194,11 @@ class Testbed:
         return self.settings.ami_port
 
     @property
+    def ami_secret_file(self) -> Path:
+        """File with the AMI secret, for ``ami.secret_file`` in a service config."""
+        return self.run_dir / "ami-secret"
+
+    @property
     def log_path(self) -> Path:
         return self.run_dir / "log" / "full"
 
@@ -240,6 +245,8 @@ class Testbed:
                 text = text.replace(key, value)
             (etc / template.name).write_text(text)
         shutil.copytree(repo_root() / "dialplan", self.run_dir / "dialplan")
+        self.ami_secret_file.write_text(settings.ami_password + "\n")
+        self.ami_secret_file.chmod(0o600)
         # The app plays its prompts as sound:careroute/<name>; Asterisk looks for
         # sounds under astdatadir, which is /usr/share/asterisk on Debian.
         prompts = self.root / "usr/share/asterisk/sounds/careroute"

@@ -6,6 +6,7 @@ built-in default that ``config/careroute.yaml`` documents key by key.
 
 from careroute.config.loader import load_config, parse_config
 from careroute.config.schema import (
+    AmiConfig,
     AriConfig,
     CareRouteConfig,
     ClassifierConfig,
@@ -19,6 +20,7 @@ from careroute.config.schema import (
 )
 
 __all__ = [
+    "AmiConfig",
     "AriConfig",
     "CareRouteConfig",
     "ClassifierConfig",

@@ -27,6 +27,8 @@ T = TypeVar("T")
 _SECRET_KEYS = {
     "ari.password": "set ari.password_env to the name of an environment variable or "
     "ari.password_file to a file that contains the password",
+    "ami.secret": "set ami.secret_env to the name of an environment variable or "
+    "ami.secret_file to a file that contains the secret",
 }
 
 

@@ -86,6 +86,17 @@ DEFAULT_PRIORITY_URGENT = 5
 DEFAULT_PRIORITY_ROUTINE = 0
 #: Dialplan context with one extension per queue.
 DEFAULT_DIALPLAN_CONTEXT = "careroute-queues"
+#: Seconds the app keeps listening after a routine or urgent decision, so an
+#: emergency mentioned later in the caller's sentence still moves the caller
+#: to the emergency queue. Callers in the dev recordings spoke 3-15 s, and an
+#: early decision can come 1-2 s in, so 20 s covers the rest of the sentence.
+DEFAULT_ESCALATION_WINDOW_SECONDS = 20.0
+
+# -- ami -----------------------------------------------------------------------
+#: Asterisk's manager interface listens on port 5038 by default (manager.conf).
+DEFAULT_AMI_PORT = 5038
+DEFAULT_AMI_USER = "careroute"
+DEFAULT_AMI_SECRET_ENV = "CAREROUTE_AMI_SECRET"
 
 # -- prompts, logging, health --------------------------------------------------
 #: Sound names relative to Asterisk's sounds folder, without extension.
@@ -236,6 +247,54 @@ class RoutingConfig:
     operator_digit: str = field(default=DEFAULT_OPERATOR_DIGIT, metadata=_check("dtmf_digit"))
     priorities: PrioritiesConfig = field(default_factory=PrioritiesConfig)
     dialplan_context: str = field(default=DEFAULT_DIALPLAN_CONTEXT, metadata=_check("identifier"))
+    escalation_window_seconds: float = field(
+        default=DEFAULT_ESCALATION_WINDOW_SECONDS, metadata=_check("non_negative")
+    )
+    """Seconds of listening after a non-emergency decision; 0 turns escalation off."""
+
+
+@dataclass(frozen=True, slots=True)
+class AmiConfig:
+    """Connection to Asterisk's manager interface, used to escalate routed callers.
+
+    A caller who has left Stasis for a queue can be moved only over AMI
+    (``Setvar`` and ``Redirect``), so escalation needs it.
+    """
+
+    enabled: bool = False
+    host: str = field(default=DEFAULT_MEDIA_BIND_HOST, metadata=_check("ip_address"))
+    port: int = field(default=DEFAULT_AMI_PORT, metadata=_check("port"))
+    user: str = field(default=DEFAULT_AMI_USER, metadata=_check("non_empty"))
+    secret_env: str | None = field(default=DEFAULT_AMI_SECRET_ENV, metadata=_check("env_name"))
+    secret_file: Path | None = None
+
+    def secret(self) -> str:
+        """Read the AMI secret from ``secret_file`` or else the ``secret_env`` variable.
+
+        Raises:
+            ConfigError: neither source is configured, the file cannot be read,
+                or the variable is unset or empty.
+        """
+        if self.secret_file is not None:
+            try:
+                secret = self.secret_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"ami.secret_file {str(self.secret_file)!r} cannot be read ({exc.strerror}); "
+                    "create it with the secret from manager.conf or point ami.secret_file at it"
+                ) from exc
+            if secret:
+                return secret
+            raise ConfigError(
+                f"ami.secret_file {str(self.secret_file)!r} is empty; write the AMI secret into it"
+            )
+        secret = os.environ.get(self.secret_env or "", "")
+        if not secret:
+            raise ConfigError(
+                f"environment variable {self.secret_env!r} (ami.secret_env) is unset or empty; "
+                "export it with the secret from manager.conf, or set ami.enabled: false"
+            )
+        return secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +327,7 @@ class CareRouteConfig:
     """The whole CareRoute configuration."""
 
     ari: AriConfig = field(default_factory=AriConfig)
+    ami: AmiConfig = field(default_factory=AmiConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     recognizer: RecognizerConfig = field(default_factory=RecognizerConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)

@@ -80,3 +80,36 @@ async def test_routing_variables_reach_dialplan(testbed: Testbed, vosk_model_dir
     assert 0.0 < float(headers.get("Confidence") or "nan") <= 1.0
     assert headers.get("Reason", "") != ""
 
+
+
+@pytest.mark.asyncio
+async def test_emergency_after_routing_escalates(testbed: Testbed, vosk_model_dir) -> None:
+    """A caller routed early on a refill who then names a red flag moves to the nurse queue."""
+    config = service_config(testbed, vosk_model_dir)
+    text = (
+        "Hi, I need a refill on my blood pressure pills, the pharmacy said it ran out. "
+        "Oh and also my husband just collapsed on the floor and he is not breathing."
+    )
+    wav = synthesize(text, "piper:joe")
+    async with running_service(config) as service, queue_watch(testbed) as watch:
+        call = await place_call(testbed, wav, delay_s=GREETING_S, hold_s=25)
+        arrivals = await watch.wait_for_count(call.caller_channel_id, 2, timeout_s=40)
+    # The service counts the escalation when the session closes, at the latest on shutdown.
+    assert service.stats.calls_escalated == 1
+    assert len(arrivals) == 2
+    assert arrivals[0].queue == "refill"
+    assert arrivals[1].queue == "nurse"
+    assert arrivals[1].urgency == "emergency"
+    assert arrivals[1].priority == config.routing.priorities.emergency
+
+
+@pytest.mark.asyncio
+async def test_routine_call_not_escalated(testbed: Testbed, vosk_model_dir) -> None:
+    """A caller who says nothing alarming after routing stays in the first queue."""
+    config = service_config(testbed, vosk_model_dir, escalation_window_seconds=6.0)
+    text = "Hi, I need a refill on my blood pressure pills, and I would like to pick it up tomorrow."
+    wav = synthesize(text, "piper:joe")
+    async with running_service(config), queue_watch(testbed) as watch:
+        call = await place_call(testbed, wav, delay_s=GREETING_S, hold_s=12)
+        arrivals = await watch.wait_for_count(call.caller_channel_id, 2, timeout_s=14)
+    assert [arrival.queue for arrival in arrivals] == ["refill"]

@@ -214,3 +214,32 @@ async def test_pipeline_feed_async_runs_off_loop(model: Any) -> None:
     assert len(actions) == 1
     assert classifier.threads
     assert threading.get_ident() not in classifier.threads
+
+
+def watch_all(pipeline: CallPipeline, pcm: bytes) -> list[Any]:
+    """Feed every frame through ``watch``, as the session does after routing."""
+    actions: list[Any] = []
+    for index, chunk in enumerate(frames(pcm)):
+        actions += pipeline.watch(chunk, now=(index + 1) * FRAME_SECONDS)
+    return actions
+
+
+def test_pipeline_watch_escalates_late_red_flag(model: Any) -> None:
+    pcm = speech("I need a refill of my inhaler. And my father is having chest pain.")
+    pipeline = make(model, KeywordClassifier())
+    actions = watch_all(pipeline, pcm)
+    decisions = [action for action in actions if isinstance(action, Decision)]
+    assert [decision.trigger for decision in decisions] == [Trigger.STABLE_PARTIALS, Trigger.ESCALATION]
+    assert decisions[0].queue == "refill"
+    assert decisions[1].queue == "nurse"
+    assert decisions[1].urgency == "emergency"
+    assert pipeline.trace.escalation == decisions[1]
+    assert pipeline.trace.log_fields()["escalation_reason"] == "chest pain"
+
+
+def test_pipeline_watch_quiet_without_red_flag(model: Any) -> None:
+    pcm = speech("I need a refill of my inhaler, and I will pick it up on Monday.")
+    pipeline = make(model, KeywordClassifier())
+    actions = watch_all(pipeline, pcm)
+    assert [action.trigger for action in actions if isinstance(action, Decision)] == [Trigger.STABLE_PARTIALS]
+    assert pipeline.trace.escalation is None

@@ -389,3 +389,53 @@ def test_lifecycle_illegal_transition(path: list[CallState], illegal: CallState)
     assert caught.value.current is before
     assert caught.value.target is illegal
     assert lifecycle.state is before
+
+
+# -- escalation after routing ---------------------------------------------------
+
+
+def routed_to_refill() -> RoutingPolicy:
+    policy = started()
+    run_partials(policy, [scores("refill", 0.9), scores("refill", 0.9)])
+    assert policy.decision is not None
+    return policy
+
+
+def test_escalation_red_flag_after_routine_decision() -> None:
+    policy = routed_to_refill()
+    escalated = policy.escalation(scores("refill", 0.9, red_flags=(CHEST_PAIN,)), now=9.0)
+    assert escalated is not None
+    assert escalated.queue == "nurse"
+    assert escalated.urgency == "emergency"
+    assert escalated.priority == CONFIG.priorities.emergency
+    assert escalated.trigger is Trigger.ESCALATION
+    assert escalated.reason == "chest pain"
+
+
+def test_escalation_ignores_benign_text() -> None:
+    policy = routed_to_refill()
+    assert policy.escalation(scores("refill", 0.9), now=9.0) is None
+
+
+def test_escalation_ignores_urgent_red_flag() -> None:
+    policy = routed_to_refill()
+    assert policy.escalation(scores("nurse", 0.9, red_flags=(HIGH_FEVER,)), now=9.0) is None
+
+
+def test_escalation_happens_once() -> None:
+    policy = routed_to_refill()
+    first = policy.escalation(scores("refill", 0.9, red_flags=(CHEST_PAIN,)), now=9.0)
+    second = policy.escalation(scores("refill", 0.9, red_flags=(CHEST_PAIN,)), now=10.0)
+    assert first is not None
+    assert second is None
+
+
+def test_escalation_not_from_emergency_decision() -> None:
+    policy = started()
+    policy.observe(scores("nurse", 0.9, red_flags=(CHEST_PAIN,)), final=False, now=1.0)
+    assert policy.escalation(scores("nurse", 0.9, red_flags=(CHEST_PAIN,)), now=2.0) is None
+
+
+def test_escalation_needs_a_decision() -> None:
+    policy = started()
+    assert policy.escalation(scores("refill", 0.9, red_flags=(CHEST_PAIN,)), now=2.0) is None
