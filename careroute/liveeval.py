@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -52,6 +53,10 @@ FALLBACK_TRIGGERS = frozenset({
 #: The test bed's dialplan watchdog (30 s) releases any caller to the front
 #: desk; 15 s more covers the originate, a slow queue event and a loaded machine.
 DEFAULT_CALL_TIMEOUT_S = 45.0
+#: Seconds after the end of the caller's speech to wait for an escalation:
+#: Vosk's endpoint needs up to 1 s of trailing silence, and AMI Redirect
+#: plus the queue entry took well under a second on the test bed.
+ESCALATION_GRACE_S = 3.0
 DEFAULT_CONCURRENCY = 4
 
 
@@ -163,6 +168,14 @@ class LiveEval:
             return replace(base, error=f"originate failed: {exc}")
         try:
             arrival = await self.queues.wait_for(placed.caller_channel_id, self.call_timeout_s)
+            if arrival is not None and arrival.priority < self.emergency_prio:
+                # Keep the caller on the line until it has finished speaking, so
+                # an emergency named late in the sentence can still escalate.
+                answered_at = self.answers.answered_at.get(placed.caller_channel_id, arrival.arrived_at)
+                speech_end_at = answered_at + self.caller_delay_s + call.duration_s
+                remaining = speech_end_at + ESCALATION_GRACE_S - time.monotonic()
+                if remaining > 0:
+                    await self.queues.wait_for_count(placed.caller_channel_id, 2, remaining)
         finally:
             with contextlib.suppress(httpx.HTTPError):
                 await hang_up(self.testbed, placed.local_channel_id)
@@ -184,12 +197,15 @@ class LiveEval:
             if "decision" in marks and "answered" in marks:
                 after_speech = (marks["decision"] - marks["answered"] - speech_end_s) * 1000
             fallback = session.decision is not None and session.decision.trigger in FALLBACK_TRIGGERS
+        # Routing is judged by where the caller ended up; timing by the first arrival.
+        final = (self.queues.arrivals(channel_id) or [arrival])[-1]
         return replace(
             base,
-            got_queue=arrival.queue,
-            got_prio=arrival.priority,
-            got_urgency=arrival.urgency,
-            reason=arrival.reason,
+            got_queue=final.queue,
+            got_prio=final.priority,
+            got_urgency=final.urgency,
+            reason=final.reason,
+            escalated=final is not arrival,
             fallback=fallback,
             decision_after_speech_ms=None if after_speech is None else round(after_speech, 1),
             answer_to_queue_ms=None if answer_to_queue is None else round(answer_to_queue, 1),

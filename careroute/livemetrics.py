@@ -71,6 +71,9 @@ class CallResult:
     emergency_prio: int = 10
     decision_after_speech_ms: float | None = None
     answer_to_queue_ms: float | None = None
+    """From the caller's answer to the first queue arrival."""
+    escalated: bool = False
+    """The caller entered a second queue after routing (an escalation); got_* describe the last."""
     error: str | None = None
 
     @property
@@ -152,6 +155,7 @@ def figures(results: Sequence[CallResult]) -> dict[str, Any]:
             r.decision_after_speech_ms for r in results if not r.no_decision
         ),
         "answer_to_queue_ms": _p50_p95(r.answer_to_queue_ms for r in results),
+        "escalations": sum(r.escalated for r in results),
         "errors": sum(r.error is not None for r in results),
     }
 
@@ -183,6 +187,8 @@ def format_row(result: CallResult) -> str:
         status = f"ERROR {result.error}"
     else:
         status = "MISS"
+    if result.escalated:
+        status += " (escalated)"
     return (
         f"{result.call_id:<12} want {result.expected_queue:>10}/{result.expected_urgency:<9} "
         f"got {got:>10}/{prio:>2}/{result.got_urgency or '-':<9} "
