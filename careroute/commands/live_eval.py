@@ -89,6 +89,13 @@ def run(args: argparse.Namespace) -> int:
                 ensure_model(progress=lambda message: None),
                 rtp_ports=EVAL_APP_RTP_PORTS,
                 health_port=testbed.settings.http_port + 11,
+                # Escalation over AMI needs the secret file of a test bed this command started.
+                ami={
+                    "enabled": owned,
+                    "port": testbed.ami_port,
+                    "user": testbed.settings.ami_user,
+                    "secret_file": str(testbed.ami_secret_file) if owned else None,
+                },
             )
 
         def report(result: CallResult) -> None:
