@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ari": ("ari", "run the live triage service against Asterisk's ARI"),
     "eval": ("live_eval", "place the manifest's calls through Asterisk and the app, and score where they went"),
     "bench": ("bench", "measure capacity, overhead, decision latency and live calls"),
+    "call": ("call", "place one synthesized test caller into the running test bed"),
 }
 
 
