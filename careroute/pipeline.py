@@ -221,7 +221,9 @@ class CallPipeline:
         self.trace.audio_seconds = self.recognizer.audio_seconds
         if update is None or not update.text:
             return []
-        escalation = self.policy.escalation(self._score(update.text), moment)
+        escalation = self.policy.escalation(
+            self._score(update.text), moment, words=len(update.text.split())
+        )
         if escalation is None:
             return []
         self.trace.escalation = escalation
@@ -275,7 +277,9 @@ class CallPipeline:
         if not update.text:
             return None
         scores = self._score(update.text)
-        return self.policy.observe(scores, final=update.kind == "final", now=now)
+        return self.policy.observe(
+            scores, final=update.kind == "final", now=now, words=len(update.text.split())
+        )
 
     def _score(self, text: str) -> Scores:
         # A final result often repeats the last partial word for word: reuse its scores.

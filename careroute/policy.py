@@ -97,6 +97,8 @@ class RoutingPolicy:
         self._reprompted = False
         self._streak_queue: str | None = None
         self._streak_length = 0
+        # Consecutive partials on which the urgency model alone saw an emergency.
+        self._model_emergency_streak = 0
 
     @property
     def decided(self) -> bool:
@@ -115,17 +117,19 @@ class RoutingPolicy:
             return None
         return self._fallback(Trigger.OPERATOR_DIGIT, "caller pressed the operator digit", now)
 
-    def observe(self, scores: Scores, *, final: bool, now: float) -> Action | None:
-        """Apply the scores of a non-empty partial or final transcript.
+    def observe(self, scores: Scores, *, final: bool, now: float, words: int | None = None) -> Action | None:
+        """Apply the scores of a non-empty partial or final transcript of ``words`` words.
 
         Any transcript counts as speech for the no-speech timer, even an undecided one.
+        ``words`` None means the count is unknown and does not limit the model.
         """
         if self.decided:
             return None
         self.start(now)
         self._heard_speech = True
 
-        urgent = self._red_flag_decision(scores, now)
+        self._count_model_emergency(scores, words)
+        urgent = self._red_flag_decision(scores, now, final=final)
         if urgent is not None:
             return urgent
         if final:
@@ -143,7 +147,7 @@ class RoutingPolicy:
                 return self._route(scores, scores.queue, Trigger.STABLE_PARTIALS, now)
         return self.tick(now)
 
-    def escalation(self, scores: Scores, now: float) -> Decision | None:
+    def escalation(self, scores: Scores, now: float, words: int | None = None) -> Decision | None:
         """Return an emergency decision that replaces a routine or urgent one.
 
         After a decision the app may keep listening. When the caller then names
@@ -154,8 +158,9 @@ class RoutingPolicy:
         current = self.decision
         if current is None or current.urgency == "emergency" or current.trigger is Trigger.ESCALATION:
             return None
+        self._count_model_emergency(scores, words)
         emergency_flag = any(hit.urgency == "emergency" for hit in scores.red_flags)
-        model_emergency = scores.urgency == "emergency" and not scores.undecided
+        model_emergency = self._model_emergency(final=False)
         if not (emergency_flag or model_emergency):
             return None
         return self._decide(
@@ -185,9 +190,24 @@ class RoutingPolicy:
         self._heard_speech = False
         return Reprompt(requested_at=now)
 
-    def _red_flag_decision(self, scores: Scores, now: float) -> Decision | None:
+    def _count_model_emergency(self, scores: Scores, words: int | None) -> None:
+        config = self.config
+        credible = (
+            scores.urgency == "emergency"
+            and not scores.undecided
+            and scores.urgency_confidence >= config.model_emergency_threshold
+            and (words is None or words >= config.model_emergency_min_words)
+        )
+        self._model_emergency_streak = self._model_emergency_streak + 1 if credible else 0
+
+    def _model_emergency(self, final: bool) -> bool:
+        """Return True when the urgency model's emergency held long enough to act on."""
+        needed = 1 if final else self.config.stable_partials
+        return self._model_emergency_streak >= needed
+
+    def _red_flag_decision(self, scores: Scores, now: float, *, final: bool = False) -> Decision | None:
         emergency_flag = any(hit.urgency == "emergency" for hit in scores.red_flags)
-        model_emergency = scores.urgency == "emergency" and not scores.undecided
+        model_emergency = self._model_emergency(final)
         if emergency_flag or model_emergency:
             trigger = Trigger.RED_FLAG if emergency_flag else Trigger.EMERGENCY
             return self._decide(

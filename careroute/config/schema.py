@@ -86,6 +86,14 @@ DEFAULT_PRIORITY_URGENT = 5
 DEFAULT_PRIORITY_ROUTINE = 0
 #: Dialplan context with one extension per queue.
 DEFAULT_DIALPLAN_CONTEXT = "careroute-queues"
+#: Minimum probability of the urgency model's "emergency" (without a red-flag
+#: rule) for a partial to count towards an emergency decision. Short or
+#: misrecognized partials ("parking lot") reached 0.9 on the first trained
+#: model, so the model alone must also hold it over stable_partials partials
+#: and model_emergency_min_words words; red-flag rules still decide at once.
+DEFAULT_MODEL_EMERGENCY_THRESHOLD = 0.85
+#: Minimum words in a transcript before the urgency model alone may call an emergency.
+DEFAULT_MODEL_EMERGENCY_MIN_WORDS = 5
 #: Seconds the app keeps listening after a routine or urgent decision, so an
 #: emergency mentioned later in the caller's sentence still moves the caller
 #: to the emergency queue. Callers in the dev recordings spoke 3-15 s, and an
@@ -247,6 +255,12 @@ class RoutingConfig:
     operator_digit: str = field(default=DEFAULT_OPERATOR_DIGIT, metadata=_check("dtmf_digit"))
     priorities: PrioritiesConfig = field(default_factory=PrioritiesConfig)
     dialplan_context: str = field(default=DEFAULT_DIALPLAN_CONTEXT, metadata=_check("identifier"))
+    model_emergency_threshold: float = field(
+        default=DEFAULT_MODEL_EMERGENCY_THRESHOLD, metadata=_check("probability")
+    )
+    model_emergency_min_words: int = field(
+        default=DEFAULT_MODEL_EMERGENCY_MIN_WORDS, metadata=_check("positive")
+    )
     escalation_window_seconds: float = field(
         default=DEFAULT_ESCALATION_WINDOW_SECONDS, metadata=_check("non_negative")
     )

@@ -144,13 +144,45 @@ def test_policy_emergency_goes_to_configured_target() -> None:
     assert decision.queue == "oncall"
 
 
-def test_policy_model_emergency_decides_at_once() -> None:
-    decision = started().observe(scores("nurse", 0.4, "emergency"), final=False, now=1.0)
+def test_policy_model_emergency_needs_stable_partials() -> None:
+    policy = started()
+    first = policy.observe(scores("nurse", 0.4, "emergency"), final=False, now=1.0, words=6)
+    decision = policy.observe(scores("nurse", 0.4, "emergency"), final=False, now=1.2, words=7)
+    assert first is None
     assert isinstance(decision, Decision)
     assert decision.trigger is Trigger.EMERGENCY
     assert decision.queue == "nurse"
     assert decision.priority == 10
     assert decision.confidence == 0.9
+
+
+def test_policy_model_emergency_at_final_decides() -> None:
+    decision = started().observe(scores("nurse", 0.4, "emergency"), final=True, now=1.0, words=6)
+    assert isinstance(decision, Decision)
+    assert decision.trigger is Trigger.EMERGENCY
+
+
+def test_policy_model_emergency_ignores_short_text() -> None:
+    policy = started()
+    for index in range(4):
+        decision = policy.observe(scores("nurse", 0.4, "emergency"), final=False, now=1.0 + index, words=2)
+        assert not (isinstance(decision, Decision) and decision.urgency == "emergency")
+
+
+def test_policy_model_emergency_ignores_low_confidence() -> None:
+    policy = started()
+    weak = Scores(queue="nurse", queue_confidence=0.4, urgency="emergency", urgency_confidence=0.6)
+    for index in range(4):
+        decision = policy.observe(weak, final=False, now=1.0 + index, words=8)
+        assert not (isinstance(decision, Decision) and decision.urgency == "emergency")
+
+
+def test_policy_model_emergency_streak_resets() -> None:
+    policy = started()
+    policy.observe(scores("nurse", 0.4, "emergency"), final=False, now=1.0, words=6)
+    policy.observe(scores("nurse", 0.4, "routine"), final=False, now=1.2, words=7)
+    decision = policy.observe(scores("nurse", 0.4, "emergency"), final=False, now=1.4, words=8)
+    assert decision is None
 
 
 def test_policy_model_emergency_on_undecided_waits() -> None:
