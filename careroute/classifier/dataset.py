@@ -7,6 +7,9 @@ Sources, all JSON Lines under ``models/training/``:
   ``undecided`` for filler.
 - ``vosk_variants.jsonl``: the same labels on Vosk transcripts of synthesized
   speech of a sample of those sentences.
+- ``redflag_sentences.jsonl``: red-flag sentences and benign look-alikes
+  written to probe the red-flag rules; ``redflag_variants.jsonl``: their Vosk
+  transcripts, several voices per sentence.
 - a corrections file from staff (``careroute train --corrections``).
 
 Every full row also yields its prefixes, so the model learns from partials.
@@ -31,7 +34,8 @@ from careroute.paths import repo_root
 from careroute.scores import QUEUES, URGENCIES
 
 TRAINING_DIR = repo_root() / "models" / "training"
-SOURCE_FILES = ("utterances.jsonl", "vosk_variants.jsonl")
+SOURCE_FILES = ("utterances.jsonl", "vosk_variants.jsonl", "redflag_sentences.jsonl",
+                "redflag_variants.jsonl")
 
 #: Weight of a prefix row relative to its full sentence: partials are many
 #: and noisier, so together they should not outweigh the full sentences.
@@ -42,6 +46,11 @@ CORRECTION_WEIGHT = 3.0
 HARD_CASE_PREFIX_MIN = 0.6
 #: Shortest prefix, as a share of the words, the urgency head learns from.
 URGENCY_PREFIX_MIN = 0.5
+#: Minimum share of the spoken sentence's words that a recognizer variant keeps.
+#: Below it the transcript is mostly other words (espeak-ng voices often
+#: decode that way), and its label, emergency above all, teaches the heads
+#: that garbled text means that label. NOTE: set by hand at 0.5, not tuned.
+MIN_VARIANT_WORD_RECALL = 0.5
 HARD_TAGS = frozenset({"mixed", "minimised", "negation", "history", "figurative", "name"})
 
 
@@ -99,6 +108,15 @@ def check_labels(row: dict[str, str], where: str, *, allow_undecided: bool) -> N
         raise TrainingDataError(f"{where}: urgency {row.get('urgency')!r} is not one of {list(URGENCIES)}")
 
 
+def variant_word_recall(row: dict[str, str]) -> float:
+    """Return the share of the words of ``source_text`` that the transcript kept (1.0 without one)."""
+    spoken = model_text(normalize(str(row.get("source_text") or ""))).split()
+    if not spoken:
+        return 1.0
+    transcript_words = set(model_text(normalize(row["text"])).split())
+    return sum(1 for word in spoken if word in transcript_words) / len(spoken)
+
+
 def _opener_length(opener: str) -> int:
     return len(model_text(normalize(opener)).split()) if opener else 0
 
@@ -130,7 +148,9 @@ def load_training_set(directory: Path = TRAINING_DIR, corrections: Path | None =
                       correction_weight: float = CORRECTION_WEIGHT) -> TrainingSet:
     """Load every source file in ``directory`` plus optional staff corrections."""
     data = TrainingSet()
-    group = 0
+    # A recognizer variant shares the group of the sentence that was spoken, so
+    # no sentence lands on both sides of a cross-validation fold.
+    groups: dict[str, int] = {}
     for name in SOURCE_FILES:
         path = directory / name
         if not path.is_file():
@@ -141,15 +161,19 @@ def load_training_set(directory: Path = TRAINING_DIR, corrections: Path | None =
                 )
             continue
         rows = read_jsonl(path)
+        kept_rows = 0
         for number, row in enumerate(rows, start=1):
             check_labels(row, f"{str(path)!r} line {number}", allow_undecided=True)
-            group += 1
-            add_sentence(data, row, group, 1.0)
-        data.counts[name] = len(rows)
+            if variant_word_recall(row) < MIN_VARIANT_WORD_RECALL:
+                continue
+            kept_rows += 1
+            spoken = str(row.get("source_text") or row["text"])
+            add_sentence(data, row, groups.setdefault(spoken, len(groups) + 1), 1.0)
+        data.counts[name] = kept_rows
     if corrections is not None:
         rows = load_corrections(corrections)
         for row in rows:
-            group += 1
+            group = groups.setdefault(f"correction\0{row['text']}", len(groups) + 1)
             add_sentence(data, row, group, correction_weight)
         data.counts["corrections"] = len(rows)
     return data

@@ -76,7 +76,7 @@ RULES: tuple[RedFlagRule, ...] = (
         r"(?:he|she|they|i) (?:not|no|can not|could not) (?:breathe|breath|breathing) (?:good|well|right|properly)",
         r"(?:sucking|pulling) (?:in |and )?(?:under|between) (?:the|his|her|their) (?:ribs|rib|rips)",
         # Breathlessness only on exertion is not an emergency on its own.
-        r"short(?:ness)? of breath(?! (?:when|climbing|walking|going up|on exertion|with exercise|after exercise|on the stairs|if i))",
+        r"short(?:ness)? of breath(?! (?:when|why|while|climbing|climb|walking|going up|on exertion|with exercise|after exercise|on the stairs|if i))",
         r"(?:not|stopped|stop) breathing",
         r"gasping(?: for (?:air|breath))?",
         r"(?:lips|face|skin) (?:is |are |look |looks |turning |went |gone )?(?:turning )?blue",

@@ -8,7 +8,11 @@ A seeded, label-stratified sample of ``utterances.jsonl`` is spoken by a mix
 of Piper and espeak-ng voices (through ``careroute.speech.synthesize``, which
 makes 8 kHz mu-law telephone audio), decoded with the small English Vosk model
 and written to ``vosk_variants.jsonl`` with the original labels. Only text is
-kept. Rows already in the output are skipped, so an interrupted run resumes.
+kept. Each row stores the spoken sentence as ``source_text`` and its id in
+``utterances.jsonl`` as ``source``. Ids change whenever
+``build_utterances.py`` runs after a pattern edit, so ``source`` is null for
+rows whose sentence is no longer in ``utterances.jsonl``, and sentences
+already in the output (by text) are skipped, so an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -58,24 +62,30 @@ def sample(rows: list[dict[str, str]], count: int, rng: random.Random) -> list[d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=800, help="sentences to synthesize")
+    parser.add_argument("--limit", type=int, default=0, help="stop after this many new decodes")
     args = parser.parse_args()
     rng = random.Random(SEED)
     rows = [json.loads(line) for line in SOURCE.read_text(encoding="utf-8").splitlines()]
     done: set[str] = set()
     if OUTPUT.exists():
-        done = {json.loads(line)["source"] for line in OUTPUT.read_text(encoding="utf-8").splitlines()}
+        done = {json.loads(line)["source_text"]
+                for line in OUTPUT.read_text(encoding="utf-8").splitlines()}
     todo = sample(rows, args.count, rng)
     voices = [pick_voice(rng) for _ in todo]
+    made = 0
     with OUTPUT.open("a", encoding="utf-8") as handle:
         for number, (row, voice) in enumerate(zip(todo, voices, strict=True), start=1):
-            if row["id"] in done:
+            if row["text"] in done:
                 continue
+            if args.limit and made >= args.limit:
+                break
+            made += 1
             wav = synthesize(row["text"], voice)
             text = transcribe_wav(wav)
             wav.unlink(missing_ok=True)
             record = {"text": text, "queue": row["queue"], "urgency": row["urgency"],
                       "persona": row["persona"], "tag": row["tag"], "source": row["id"],
-                      "voice": voice}
+                      "source_text": row["text"], "voice": voice}
             handle.write(json.dumps(record) + "\n")
             handle.flush()
             if number % 25 == 0:

@@ -14,6 +14,8 @@ from careroute.classifier.dataset import (
     TrainingSet,
     add_sentence,
     load_corrections,
+    load_training_set,
+    variant_word_recall,
 )
 from careroute.classifier.features import transform
 from careroute.classifier.normalize import normalize
@@ -49,6 +51,41 @@ def test_training_hard_case_skips_short_prefixes() -> None:
 def test_training_full_sentence_keeps_full_weight() -> None:
     data = sentence_rows("I have a question about my bill")
     assert data.queue_weights[0] == 1.0
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_variant_word_recall_counts_kept_words() -> None:
+    row = {"text": "my chest hurts bad", "source_text": "My chest hurts really bad"}
+    assert variant_word_recall(row) == 0.8
+
+
+def test_training_skips_garbled_variant(tmp_path: Path) -> None:
+    spoken = "my husband is not breathing"
+    write_rows(tmp_path / "utterances.jsonl",
+               [{"text": spoken, "queue": "nurse", "urgency": "emergency"}])
+    write_rows(tmp_path / "vosk_variants.jsonl", [
+        {"text": "my husband is not breeding", "queue": "nurse", "urgency": "emergency",
+         "source_text": spoken},
+        {"text": "mike hoffman and be on", "queue": "nurse", "urgency": "emergency",
+         "source_text": spoken},
+    ])
+    data = load_training_set(tmp_path)
+    assert data.counts["vosk_variants.jsonl"] == 1
+
+
+def test_training_groups_variant_with_its_sentence(tmp_path: Path) -> None:
+    spoken = "my husband is not breathing"
+    write_rows(tmp_path / "utterances.jsonl",
+               [{"text": spoken, "queue": "nurse", "urgency": "emergency"}])
+    write_rows(tmp_path / "vosk_variants.jsonl", [
+        {"text": "my husband is not breeding", "queue": "nurse", "urgency": "emergency",
+         "source_text": spoken},
+    ])
+    data = load_training_set(tmp_path)
+    assert set(data.groups) == {1}
 
 
 def test_corrections_load_valid_rows(tmp_path: Path) -> None:
