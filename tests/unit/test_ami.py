@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from tests.fakes.ami_server import FakeAmiServer, Message
 
 from agi import (
     AmiActionError,
@@ -23,6 +22,7 @@ from agi import (
     QueueEntry,
     UserEvent,
 )
+from tests.fakes.ami_server import FakeAmiServer, Message
 
 QUEUE_STATUS_NURSE: list[Message] = [
     {"Response": "Success", "EventList": "start", "Message": "Queue status will follow"},

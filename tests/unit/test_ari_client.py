@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from tests.fakes.ari_server import FakeAriServer, Reply
 
 from ari_app import (
     AriBadRequest,
@@ -23,6 +22,7 @@ from ari_app import (
     encode_query,
     suppress_gone,
 )
+from tests.fakes.ari_server import FakeAriServer, Reply
 
 USER = "careroute"
 PASSWORD = "s3cret:with:colons"

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from tests.fakes.ari_server import FakeAriServer
 
 from ari_app import (
     AriClient,
@@ -33,6 +32,7 @@ from ari_app import (
     StasisStart,
     parse_event,
 )
+from tests.fakes.ari_server import FakeAriServer
 
 TRACES = Path(__file__).parent.parent / "data" / "ari"
 #: Reconnect quickly in tests; jitter off so the delays are exact.
