@@ -115,9 +115,9 @@ def tuned_model_path(model_dir: Path, settings: DecoderSettings, root: Path | No
         conf_text = conf_path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelError(
-            f"cannot read {str(conf_path)!r} ({exc.strerror}), so the decoder settings "
-            f"{options!r} cannot be applied; set recognizer.max_active, beam and lattice_beam "
-            "to null for this model, or run 'make model'"
+            f"reading {str(conf_path)!r} failed ({exc.strerror}), and the decoder settings "
+            f"{options!r} are applied by rewriting it; set recognizer.max_active, beam and "
+            "lattice_beam to null for this model, or run 'make model'"
         ) from exc
     _check_against_model(conf_text, settings, conf_path)
 
@@ -134,7 +134,7 @@ def tuned_model_path(model_dir: Path, settings: DecoderSettings, root: Path | No
         staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=overlays))
     except OSError as exc:
         raise ModelError(
-            f"cannot create the tuned model folder under {str(overlays)!r} ({exc.strerror}); "
+            f"creating the tuned model folder under {str(overlays)!r} failed ({exc.strerror}); "
             "make it writable or set CAREROUTE_CACHE_DIR to a writable folder"
         ) from exc
     try:
@@ -148,7 +148,7 @@ def tuned_model_path(model_dir: Path, settings: DecoderSettings, root: Path | No
                 raise
     except OSError as exc:
         raise ModelError(
-            f"cannot build the tuned model folder {str(target)!r} ({exc}); "
+            f"building the tuned model folder {str(target)!r} failed ({exc}); "
             "check that the cache folder is writable and has free space"
         ) from exc
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,13 +99,29 @@ def measure(model: Any, clips: Sequence[Clip]) -> dict[str, float]:
     return {"wer": errors / words, "cpu_per_audio_second": cpu / audio, "audio_seconds": audio}
 
 
+def _grid_point(text: str) -> tuple[int, float]:
+    try:
+        max_active, beam = text.lower().split("x")
+        return int(max_active), float(beam)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"grid point {text!r} is invalid; use MAX_ACTIVExBEAM such as 2000x9"
+        ) from exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sentences", type=int, default=30,
                         help="training sentences, each spoken by every voice (default 30)")
+    parser.add_argument("--point", type=_grid_point, action="append", default=None,
+                        help="measure only this MAX_ACTIVExBEAM point, such as 2000x9 (repeatable; "
+                        "default: max-active 3000 2000 1500 1000 x beam 10 9 8)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="passes over the grid; CPU is the median over rounds (default 1)")
     parser.add_argument("--output", type=Path, default=Path("build/bench/decoder_grid.json"),
                         help="where to write the JSON figures")
     args = parser.parse_args(argv)
+    points = args.point or [(max_active, beam) for max_active in MAX_ACTIVE_GRID for beam in BEAM_GRID]
 
     import vosk
 
@@ -112,19 +129,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     clips = load_clips(args.sentences, repo_root() / "models" / "training" / "utterances.jsonl")
     # One untimed pass so the first grid point does not pay for cold caches.
     measure(vosk.Model(str(vosk_model_path())), clips[:4])
-    rows: list[dict[str, Any]] = []
-    for max_active in MAX_ACTIVE_GRID:
-        for beam in BEAM_GRID:
+    cpu: dict[tuple[int, float], list[float]] = {point: [] for point in points}
+    wer: dict[tuple[int, float], float] = {}
+    # Rounds visit every point in turn, so a change in the machine's load spreads over all points.
+    for round_number in range(1, args.rounds + 1):
+        for max_active, beam in points:
             folder = tuned_model_path(vosk_model_path(), DecoderSettings(max_active=max_active, beam=beam))
             model = vosk.Model(str(folder))
-            row = {"max_active": max_active, "beam": beam, **measure(model, clips)}
+            figures = measure(model, clips)
             del model
-            rows.append(row)
-            print(f"max-active {max_active:5d} beam {beam:4.1f}: WER {row['wer'] * 100:5.2f} %, "
-                  f"CPU {row['cpu_per_audio_second']:.4f} s per audio s", flush=True)
+            cpu[(max_active, beam)].append(figures["cpu_per_audio_second"])
+            wer[(max_active, beam)] = figures["wer"]
+            print(f"round {round_number} max-active {max_active:5d} beam {beam:4.1f}: "
+                  f"WER {figures['wer'] * 100:5.2f} %, "
+                  f"CPU {figures['cpu_per_audio_second']:.4f} s per audio s", flush=True)
+    rows = [
+        {"max_active": max_active, "beam": beam, "wer": wer[(max_active, beam)],
+         "cpu_per_audio_second": statistics.median(cpu[(max_active, beam)]),
+         "cpu_per_round": cpu[(max_active, beam)]}
+        for max_active, beam in points
+    ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
-        json.dumps({"clips": len(clips), "voices": VOICES, "rows": rows}, indent=2) + "\n",
+        json.dumps({"clips": len(clips), "voices": VOICES, "rounds": args.rounds, "rows": rows}, indent=2)
+        + "\n",
         encoding="utf-8",
     )
     return 0

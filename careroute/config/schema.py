@@ -54,8 +54,8 @@ DEFAULT_MODEL_SAMPLE_RATE = 16000
 #: beam 10.0, lattice-beam 2.0). DEFAULT_MAX_ACTIVE and DEFAULT_BEAM are the cheapest grid point
 #: whose word error rate on synthesized training sentences stayed within 1 point of
 #: the model's own settings (docs/benchmarks.md, "Decoder settings").
-DEFAULT_MAX_ACTIVE: int | None = None
-DEFAULT_BEAM: float | None = None
+DEFAULT_MAX_ACTIVE: int | None = 1500
+DEFAULT_BEAM: float | None = 8.0
 DEFAULT_LATTICE_BEAM: float | None = None
 
 # -- routing -------------------------------------------------------------------

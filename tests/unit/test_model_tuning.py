@@ -122,14 +122,14 @@ def test_overlay_rejects_max_active_below_min_active(model_dir: Path, tmp_path: 
 
 def test_overlay_rejects_model_without_conf(model_dir: Path, tmp_path: Path) -> None:
     (model_dir / MODEL_CONF).unlink()
-    with pytest.raises(ModelError, match=r"model\.conf.*cannot be applied"):
+    with pytest.raises(ModelError, match=r"model\.conf' failed .* set recognizer.max_active"):
         tuned_model_path(model_dir, CHEAP, root=tmp_path / "tuned")
 
 
 def test_overlay_unwritable_cache(model_dir: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("", encoding="utf-8")
-    with pytest.raises(ModelError, match="cannot create the tuned model folder"):
+    with pytest.raises(ModelError, match="creating the tuned model folder under .* failed"):
         tuned_model_path(model_dir, CHEAP, root=blocker / "tuned")
 
 
