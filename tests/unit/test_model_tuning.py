@@ -129,7 +129,7 @@ def test_overlay_rejects_model_without_conf(model_dir: Path, tmp_path: Path) -> 
 def test_overlay_unwritable_cache(model_dir: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("", encoding="utf-8")
-    with pytest.raises(ModelError, match="creating the tuned model folder under .* failed"):
+    with pytest.raises(ModelError, match=r"creating the tuned model folder under .* failed"):
         tuned_model_path(model_dir, CHEAP, root=blocker / "tuned")
 
 
