@@ -24,7 +24,7 @@ from careroute.testbed import Testbed
 from careroute.testcallers import place_call
 
 UTTERANCE = "Hello, I need a refill of my blood pressure medicine please."
-KEY_WORDS = ("need", "blood", "pressure", "medicine")
+KEY_WORDS = ("need", "blood", "pressure")
 PROBE_APP = "careroute-probe"
 
 
