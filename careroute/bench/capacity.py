@@ -2,8 +2,10 @@
 
 Each of the K call slots feeds dev-call audio in 20 ms frames on a clock, the
 way RTP arrives, and decodes each frame in a shared thread pool, as the live
-service does. When a call is decided or its audio ends, the slot starts the
-next dev call at once, so K calls are always in progress. A frame's lag is
+service does. After the decision the slot keeps decoding the rest of the call
+through the pipeline's red-flag watch, as the live service does, and when the
+call's audio ends the slot starts the next dev call at once, so K calls are
+always in progress. A frame's lag is
 the time from the moment its last sample would have arrived to the moment
 the engine finished with it.
 """
@@ -28,6 +30,7 @@ from careroute.bench.calls import (
 from careroute.bench.report import percentile, slope, summarize_ms
 from careroute.config import RoutingConfig
 from careroute.pipeline import CallPipeline, ScoreSource
+from careroute.recognizer import run_off_loop
 
 #: A call counts as real-time while the p95 of its frame lag stays under 200 ms (the project's target).
 LAG_LIMIT_S = 0.200
@@ -87,17 +90,20 @@ async def _run_slot(
             delay = due - loop_clock()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await pipeline.feed_async(frame, executor=executor)
+            if pipeline.decision is None:
+                await pipeline.feed_async(frame, executor=executor)
+            else:
+                # The live app keeps decoding after routing to catch a late red flag.
+                await run_off_loop(pipeline.watch, frame, executor=executor)
             frames_done += 1
             lag = loop_clock() - due
             counters.lags.append(lag)
             counters.audio_seconds += len(frame) / 2 / TELEPHONE_RATE_HZ
             if lag > ABORT_LAG_S:
                 counters.aborted = True
-            if pipeline.decision is not None:
-                counters.calls_decided += 1
-                break
-        if pipeline.decision is None:
+        if pipeline.decision is not None:
+            counters.calls_decided += 1
+        else:
             await pipeline.finish_async(executor=executor)
     return alive
 
