@@ -18,7 +18,7 @@ log = structlog.get_logger("careroute.escalation")
 
 
 class AmiEscalator:
-    """Escalates routed callers through one AMI connection."""
+    """Escalator that moves routed callers over one AMI connection."""
 
     def __init__(self, ami: AmiClient, dialplan_context: str) -> None:
         self._ami = ami

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"placed caller {placed.caller_channel_id}; waiting for a queue")
             first = await watch.wait_for(placed.caller_channel_id, args.wait)
             if first is not None:
-                # Give an escalation until the caller has finished speaking, plus a margin.
+                # An escalation can come until the caller has finished speaking, plus a margin.
                 speech_ends_at = placed_at + args.delay + wav_seconds(wav) + ESCALATION_MARGIN_S
                 await watch.wait_for_count(
                     placed.caller_channel_id, 2, max(0.0, speech_ends_at - time.monotonic())
