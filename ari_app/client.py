@@ -121,6 +121,10 @@ class AriClient(AriRest):
         """Keep the event socket open until ``stop_events()`` or cancellation."""
         await self._listener.connect_with_backoff(backoff or Backoff())
 
+    async def reconnect_events(self) -> None:
+        """Close the event socket; ``connect_with_backoff`` then registers the app again."""
+        await self._listener.drop()
+
     async def stop_events(self) -> None:
         """Close the event socket cleanly and end ``listen`` or ``connect_with_backoff``."""
         await self._listener.stop()

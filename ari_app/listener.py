@@ -271,6 +271,17 @@ class EventListener:
         if socket is not None:
             await socket.close()
 
+    async def drop(self) -> None:
+        """Close the open socket so ``connect_with_backoff`` connects again.
+
+        Used when Asterisk no longer knows the application although the socket
+        is open, for example after another connection with the same app name
+        replaced it and then went away.
+        """
+        socket = self._socket
+        if socket is not None:
+            await socket.close()
+
     async def connect_with_backoff(
         self,
         backoff: Backoff,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import structlog
 
 from ari_app.client import AriClient
-from ari_app.errors import AriError, is_gone
+from ari_app.errors import AriError, AriNotFound, is_gone
 from ari_app.events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
@@ -206,6 +206,16 @@ class TriageService:
             application = await self.client.get_application()
             channels = await self.client.list_channels()
             bridges = await self.client.list_bridges()
+        except AriNotFound as exc:
+            # The socket is open but Asterisk dropped the app: another connection
+            # registered the same name and left. Register again.
+            self._log.error(
+                "service.app.not_registered",
+                error=str(exc),
+                action="reconnecting to register the application again",
+            )
+            await self.client.reconnect_events()
+            return
         except AriError as exc:
             self._log.error("service.recover.failed", error=str(exc))
             return

@@ -22,6 +22,7 @@ from structlog.testing import capture_logs
 import ari_app.session
 from agi.ami import AmiClient
 from ari_app.client import AriClient
+from ari_app.errors import AriError
 from ari_app.events import PlaybackStarted, StasisStart
 from ari_app.media import RtpPortPool, RtpReceiver
 from ari_app.session import OWNED_ID_PREFIX
@@ -290,6 +291,32 @@ async def test_stranded_caller_recovered_on_connect(testbed: Testbed, vosk_model
     assert media_id not in leftovers
     assert bridge_id not in leftovers
     assert await wait_until(snoop_ended, CLEANUP_BOUND_S)
+
+
+@pytest.mark.asyncio
+async def test_replaced_app_registers_again(testbed: Testbed, vosk_model_dir) -> None:
+    """A second connection with the same app name that comes and goes must not silence the service."""
+    config = service_config(testbed, vosk_model_dir)
+    async with running_service(config) as service:
+        intruder = AriClient(testbed.ari_url, testbed.ari_user, testbed.ari_password, app=config.ari.app)
+        async with intruder:
+            listener = asyncio.get_running_loop().create_task(intruder.connect_with_backoff())
+            async with asyncio.timeout(10):
+                await intruder.connected.wait()
+            await intruder.stop_events()
+            await listener
+        # Asterisk destroyed the app when the intruder left; the sweep finds out.
+        await service.recover()
+
+        async def registered() -> bool:
+            try:
+                await service.client.get_application()
+            except AriError:
+                return False
+            return service.ready
+
+        assert await wait_until(registered, 10)
+        assert service.stats.disconnects >= 1
 
 
 # -- what the caller does ------------------------------------------------------------------
