@@ -17,6 +17,8 @@ from typing import Any
 
 import structlog
 
+from careroute.errors import ConfigError
+
 log = structlog.get_logger("careroute.health")
 
 #: A request line and headers larger than this are not a health probe.
@@ -35,9 +37,15 @@ class HealthServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._handle, self.host, self.port, limit=MAX_REQUEST_BYTES
-        )
+        try:
+            self._server = await asyncio.start_server(
+                self._handle, self.host, self.port, limit=MAX_REQUEST_BYTES
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"health.port {self.port} on {self.host} cannot be opened ({exc.strerror}); "
+                "stop the process that holds it or set another health.port"
+            ) from exc
         sockets = self._server.sockets
         if sockets:
             self.port = sockets[0].getsockname()[1]

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 
-from agi.ami import AmiClient
+from agi.ami import AmiClient, AmiError
 from ari_app.client import AriClient
 from ari_app.escalation import AmiEscalator
 from ari_app.health import HealthServer
@@ -20,8 +20,10 @@ from ari_app.session import Escalator, SessionSettings
 from careroute.audio import AudioFormat
 from careroute.classifier import Classifier
 from careroute.config import CareRouteConfig
+from careroute.errors import ConfigError
 from careroute.pipeline import CallPipeline
 from careroute.recognizer import load_vosk_model
+from careroute.scores import QUEUES
 
 log = structlog.get_logger("careroute.service")
 
@@ -53,10 +55,33 @@ def session_settings(config: CareRouteConfig) -> SessionSettings:
     )
 
 
+def warn_unknown_queues(config: CareRouteConfig) -> None:
+    """Log a warning for each configured queue the shipped dialplan has no extension for.
+
+    Such a name is allowed, for an on-call target an admin added to
+    ``[careroute-queues]``, but a typo would send every such call through the
+    dialplan's ``i`` extension to the front desk.
+    """
+    routing = config.routing
+    for key, name in (
+        ("routing.fallback_queue", routing.fallback_queue),
+        ("routing.emergency_queue", routing.emergency_queue),
+        ("routing.urgent_red_flag_queue", routing.urgent_red_flag_queue),
+    ):
+        if name not in QUEUES:
+            log.warning(
+                "config.queue.not_shipped",
+                key=key,
+                queue=name,
+                message=f"add an extension {name!r} to [careroute-queues], or use one of {', '.join(QUEUES)}",
+            )
+
+
 def build_service(
     config: CareRouteConfig, client: AriClient, escalator: Escalator | None = None
 ) -> TriageService:
     """Load the shared models once and wire a TriageService around ``client``."""
+    warn_unknown_queues(config)
     model = load_vosk_model(
         config.recognizer.resolved_model_path(), decoder=config.recognizer.decoder_settings()
     )
@@ -101,8 +126,18 @@ async def escalator_from_config(config: CareRouteConfig) -> AsyncIterator[Escala
             )
         yield None
         return
-    async with AmiClient(config.ami.host, config.ami.port, config.ami.user, config.ami.secret()) as ami:
+    ami = AmiClient(config.ami.host, config.ami.port, config.ami.user, config.ami.secret())
+    try:
+        await ami.connect()
+    except AmiError as exc:
+        raise ConfigError(
+            f"AMI at {config.ami.host}:{config.ami.port} failed: {exc}. Fix the ami section "
+            "(or manager.conf), or set ami.enabled: false to run without escalation"
+        ) from exc
+    try:
         yield AmiEscalator(ami, config.routing.dialplan_context)
+    finally:
+        ami.close()
 
 
 async def run_service(config: CareRouteConfig) -> None:

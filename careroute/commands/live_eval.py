@@ -29,7 +29,7 @@ EVAL_RTP_RANGE = (26000, 26999)
 EVAL_APP_RTP_PORTS = (33400, 33499)
 #: Environment variables with the passwords of an Asterisk given by --ari-url.
 ARI_PASSWORD_ENV = "CAREROUTE_ARI_PASSWORD"
-AMI_PASSWORD_ENV = "CAREROUTE_AMI_PASSWORD"
+AMI_PASSWORD_ENV = "CAREROUTE_AMI_SECRET"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         ).json()
         print(f"Asterisk {info['system']['version']} is up.")
         print(f"  ARI:  {bed.ari_url}  user {bed.ari_user!r} password {bed.ari_password!r}")
-        print(f"  AMI:  127.0.0.1:{bed.ami_port}  user {bed.settings.ami_user!r}")
+        print(f"  AMI:  127.0.0.1:{bed.ami_port}  user {bed.settings.ami_user!r} secret {bed.settings.ami_password!r}")
         print(f"  CLI:  chroot {root} asterisk -C {bed.chroot_run_dir}/etc/asterisk.conf -r")
         print(f"  log:  {bed.log_path}")
         if args.action == "run":

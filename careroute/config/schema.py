@@ -275,7 +275,8 @@ class AmiConfig:
     (``Setvar`` and ``Redirect``), so escalation needs it.
     """
 
-    enabled: bool = False
+    enabled: bool = True
+    """On by default: without AMI an emergency named after routing is not escalated."""
     host: str = field(default=DEFAULT_MEDIA_BIND_HOST, metadata=_check("ip_address"))
     port: int = field(default=DEFAULT_AMI_PORT, metadata=_check("port"))
     user: str = field(default=DEFAULT_AMI_USER, metadata=_check("non_empty"))
