@@ -31,7 +31,7 @@ async def test_ami_unreachable_names_fix(tmp_path) -> None:
     secret = tmp_path / "ami-secret"
     secret.write_text("not-used\n")
     config = parse_config({"ami": {"port": free_port, "secret_file": str(secret)}})
-    with pytest.raises(ConfigError, match="ami.enabled: false"):
+    with pytest.raises(ConfigError, match=r"ami\.enabled: false"):
         async with escalator_from_config(config):
             pass
 
