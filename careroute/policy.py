@@ -111,6 +111,15 @@ class RoutingPolicy:
             self._listen_started = now
             self._silence_started = now
 
+    def voice(self, now: float) -> None:
+        """Record that the caller is audibly talking, before the recognizer has words.
+
+        Under CPU load the recognizer can fall seconds behind the audio; a
+        caller who is talking must not get the reprompt meanwhile.
+        """
+        if self._listen_started is not None and not self.decided:
+            self._heard_speech = True
+
     def dtmf(self, digit: str, now: float) -> Decision | None:
         """Apply a DTMF digit: the operator digit routes to the fallback queue."""
         if self.decided or digit != self.config.operator_digit:

@@ -243,3 +243,27 @@ def test_pipeline_watch_quiet_without_red_flag(model: Any) -> None:
     actions = watch_all(pipeline, pcm)
     assert [action.trigger for action in actions if isinstance(action, Decision)] == [Trigger.STABLE_PARTIALS]
     assert pipeline.trace.escalation is None
+
+
+def tone(seconds: float, amplitude: float) -> bytes:
+    """A 440 Hz tone at 8 kHz: loud enough, it stands in for a talking caller."""
+    import numpy as np
+
+    t = np.arange(int(seconds * 8000)) / 8000
+    return (amplitude * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes()
+
+
+def test_pipeline_loud_audio_holds_reprompt(model: Any) -> None:
+    pipeline = make(model, NeverDecides())
+    for index, chunk in enumerate(frames(tone(1.0, 8000))):
+        pipeline.feed(chunk, now=(index + 1) * FRAME_SECONDS)
+    actions = pipeline.tick(now=ROUTING.no_speech_timeout + 0.5)
+    assert not any(isinstance(action, Reprompt) for action in actions)
+
+
+def test_pipeline_quiet_audio_gets_reprompt(model: Any) -> None:
+    pipeline = make(model, NeverDecides())
+    for index, chunk in enumerate(frames(tone(1.0, 300))):
+        pipeline.feed(chunk, now=(index + 1) * FRAME_SECONDS)
+    actions = pipeline.tick(now=ROUTING.no_speech_timeout + 0.5)
+    assert any(isinstance(action, Reprompt) for action in actions)
