@@ -13,8 +13,8 @@ Definitions (also in the README):
 - ``decision_after_speech_ms``: for calls the app decided (not a fallback),
   the app's decision time minus the end of the caller's speech, both on the
   app's clock. Negative values mean the app decided before the caller
-  finished. The end of the speech is an upper bound on the end of the
-  decisive words, so this is an upper bound on the latency after them.
+  finished. The decisive words end at or before the end of the speech, so
+  the latency after the decisive words is at least this figure.
 - ``answer_to_queue_ms``: from the AMI ``Newstate Up`` of the caller to the
   AMI ``CareRouteQueue`` event of the same channel; it includes the greeting.
 - ``errors``: calls that could not be placed or never reached a queue
