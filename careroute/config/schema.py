@@ -119,6 +119,44 @@ def _check(name: str) -> dict[str, str]:
     return {"check": name}
 
 
+def read_secret(
+    file: Path | None, env: str | None, *, file_key: str, env_key: str, what: str, source: str
+) -> str:
+    """Read a secret from ``file`` when set, else from the environment variable ``env``.
+
+    ``file_key`` and ``env_key`` are the config keys named in errors, ``what``
+    is the secret ("ARI password") and ``source`` where the admin finds it
+    ("ari.conf").
+
+    Raises:
+        ConfigError: neither source is configured, the file cannot be read or
+            is empty, or the variable is unset or empty.
+    """
+    if file is not None:
+        try:
+            secret = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"{file_key} {str(file)!r} cannot be read ({exc.strerror}); "
+                f"create it with the {what} or point {file_key} at it"
+            ) from exc
+        if not secret:
+            raise ConfigError(f"{file_key} {str(file)!r} is empty; write the {what} into it")
+        return secret
+    if env is None:
+        raise ConfigError(
+            f"no {what} source: set {env_key} to an environment variable "
+            f"name or {file_key} to a file that contains the {what}"
+        )
+    secret = os.environ.get(env, "")
+    if not secret:
+        raise ConfigError(
+            f"environment variable {env!r} ({env_key}) is unset or empty; "
+            f"export it with the {what} from {source}"
+        )
+    return secret
+
+
 @dataclass(frozen=True, slots=True)
 class AriConfig:
     """Connection to Asterisk's REST Interface."""
@@ -143,31 +181,11 @@ class AriConfig:
             ConfigError: neither source is configured, the file cannot be read,
                 or the variable is unset or empty.
         """
-        if self.password_file is not None:
-            try:
-                secret = self.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"ari.password_file {str(self.password_file)!r} cannot be read ({exc.strerror}); "
-                    "create it with the ARI password or point ari.password_file at it"
-                ) from exc
-            if not secret:
-                raise ConfigError(
-                    f"ari.password_file {str(self.password_file)!r} is empty; write the ARI password into it"
-                )
-            return secret
-        if self.password_env is None:
-            raise ConfigError(
-                "no ARI password source: set ari.password_env to an environment variable "
-                "name or ari.password_file to a file that contains the password"
-            )
-        secret = os.environ.get(self.password_env, "")
-        if not secret:
-            raise ConfigError(
-                f"environment variable {self.password_env!r} (ari.password_env) is unset or "
-                "empty; export it with the ARI password from ari.conf"
-            )
-        return secret
+        return read_secret(
+            self.password_file, self.password_env,
+            file_key="ari.password_file", env_key="ari.password_env",
+            what="ARI password", source="ari.conf",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,26 +308,11 @@ class AmiConfig:
             ConfigError: neither source is configured, the file cannot be read,
                 or the variable is unset or empty.
         """
-        if self.secret_file is not None:
-            try:
-                secret = self.secret_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"ami.secret_file {str(self.secret_file)!r} cannot be read ({exc.strerror}); "
-                    "create it with the secret from manager.conf or point ami.secret_file at it"
-                ) from exc
-            if secret:
-                return secret
-            raise ConfigError(
-                f"ami.secret_file {str(self.secret_file)!r} is empty; write the AMI secret into it"
-            )
-        secret = os.environ.get(self.secret_env or "", "")
-        if not secret:
-            raise ConfigError(
-                f"environment variable {self.secret_env!r} (ami.secret_env) is unset or empty; "
-                "export it with the secret from manager.conf, or set ami.enabled: false"
-            )
-        return secret
+        return read_secret(
+            self.secret_file, self.secret_env,
+            file_key="ami.secret_file", env_key="ami.secret_env",
+            what="AMI secret", source="manager.conf (or set ami.enabled: false)",
+        )
 
 
 @dataclass(frozen=True, slots=True)
