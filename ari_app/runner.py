@@ -22,7 +22,7 @@ from careroute.classifier import Classifier
 from careroute.config import CareRouteConfig
 from careroute.errors import ConfigError
 from careroute.pipeline import CallPipeline
-from careroute.recognizer import load_vosk_model
+from careroute.recognizer import RecognizerPool, load_vosk_model
 from careroute.scores import QUEUES
 
 log = structlog.get_logger("careroute.service")
@@ -88,6 +88,10 @@ def build_service(
     classifier = Classifier.load(config.classifier.artifact_path)
     audio_format = AudioFormat.from_name(config.media.format)
 
+    recognizers = RecognizerPool(
+        model, config.recognizer.sample_rate, input_rate=audio_format.sample_rate
+    )
+
     def make_pipeline(call_id: str) -> CallPipeline:
         return CallPipeline.create(
             model,
@@ -97,6 +101,7 @@ def build_service(
             model_rate=config.recognizer.sample_rate,
             call_id=call_id,
             start_on_audio=False,
+            pool=recognizers,
         )
 
     ports = range(config.media.rtp_port_min, config.media.rtp_port_max + 1)

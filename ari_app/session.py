@@ -510,6 +510,11 @@ class CallSession:
                 self._receiver.close()
             if self._port is not None:
                 self._port_pool.release(self._port)
+            if self._pipeline is not None:
+                # It waits for a decode still running in a worker thread, so not on the loop.
+                await asyncio.shield(
+                    asyncio.get_running_loop().run_in_executor(self._executor, self._pipeline.release)
+                )
         if self.state in (CallState.ROUTED, CallState.HUNG_UP):
             self._transition(CallState.FINISHED)
         try:

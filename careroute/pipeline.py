@@ -14,6 +14,7 @@ time instead of wall time.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -25,7 +26,7 @@ import numpy as np
 from careroute.audio import WIDEBAND_RATE_HZ
 from careroute.config import RoutingConfig
 from careroute.policy import Action, Decision, Reprompt, RoutingPolicy
-from careroute.recognizer import RecognizerUpdate, StreamingRecognizer, run_off_loop
+from careroute.recognizer import RecognizerPool, RecognizerUpdate, StreamingRecognizer, run_off_loop
 from careroute.scores import Scores
 
 #: RMS of 16-bit samples above which audio counts as the caller talking:
@@ -150,6 +151,9 @@ class CallPipeline:
         self._start_on_audio = start_on_audio
         self.trace = CallTrace(call_id=call_id, started_at=clock())
         self._classified_text = ""
+        self._pool: RecognizerPool | None = None
+        self._released = False
+        self._recognizer_lock = threading.Lock()
         # Seconds of consecutive audio louder than VOICE_RMS, for the no-speech timer.
         self._voiced_seconds = 0.0
         self._lock = asyncio.Lock()
@@ -166,10 +170,18 @@ class CallPipeline:
         call_id: str = "",
         clock: Callable[[], float] = time.monotonic,
         start_on_audio: bool = True,
+        pool: RecognizerPool | None = None,
     ) -> CallPipeline:
-        """Build a pipeline with a new recognizer on the shared ``model``."""
-        recognizer = StreamingRecognizer(model, model_rate, input_rate=input_rate)
-        return cls(
+        """Build a pipeline with a recognizer on the shared ``model``, from ``pool`` if given.
+
+        With a pool, call ``release`` when the call ends so the recognizer is reused.
+        """
+        recognizer = (
+            pool.acquire()
+            if pool is not None
+            else StreamingRecognizer(model, model_rate, input_rate=input_rate)
+        )
+        pipeline = cls(
             recognizer,
             classifier,
             RoutingPolicy(routing),
@@ -177,6 +189,25 @@ class CallPipeline:
             clock=clock,
             start_on_audio=start_on_audio,
         )
+        pipeline._pool = pool
+        return pipeline
+
+    def release(self) -> None:
+        """Hand the recognizer back to its pool (reset); later audio is an error.
+
+        Without a pool this only closes the recognizer. Call it once, when the call ends.
+        """
+        # A feed still running in a worker thread finishes first: the
+        # recognizer must not reach another call while it decodes this one.
+        with self._recognizer_lock:
+            if self._released:
+                return
+            self._released = True
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.release(self.recognizer)
+            else:
+                self.recognizer.finish()
 
     @property
     def decision(self) -> Decision | None:
@@ -195,8 +226,34 @@ class CallPipeline:
     def feed(self, pcm: bytes, now: float | None = None) -> list[Action]:
         """Feed 16-bit little-endian PCM at the recognizer's input rate.
 
-        Audio after the decision is ignored. Returns the actions to take now.
+        Audio after the decision is ignored, and so is audio after ``release``.
+        Returns the actions to take now.
         """
+        with self._recognizer_lock:
+            return [] if self._released else self._feed_unlocked(pcm, now)
+
+    def watch(self, pcm: bytes, now: float | None = None) -> list[Action]:
+        """Keep recognizing after the decision and return an escalation, if any.
+
+        A caller routed as routine or urgent may name an emergency later in the
+        same sentence. The front end keeps feeding audio here for a while after
+        the decision; an emergency red flag then yields a new emergency
+        ``Decision`` (trigger ``escalation``), at most once per call. Before the
+        decision this is ``feed``.
+        """
+        with self._recognizer_lock:
+            return [] if self._released else self._watch_unlocked(pcm, now)
+
+    def finish(self, now: float | None = None) -> list[Action]:
+        """End the audio: flush the recognizer and apply its last final result.
+
+        Returns the actions from that final result (none when the call already
+        had a decision or the recognizer heard no words).
+        """
+        with self._recognizer_lock:
+            return [] if self._released else self._finish_unlocked(now)
+
+    def _feed_unlocked(self, pcm: bytes, now: float | None = None) -> list[Action]:
         if self.policy.decided:
             return []
         moment = self._clock() if now is None else now
@@ -227,16 +284,9 @@ class CallPipeline:
         self._voiced_seconds = self._voiced_seconds + seconds if rms >= VOICE_RMS else 0.0
         return self._voiced_seconds
 
-    def watch(self, pcm: bytes, now: float | None = None) -> list[Action]:
-        """Keep recognizing after the decision and return an escalation, if any.
-
-        A caller routed as routine or urgent may name an emergency later in the
-        same sentence. The front end keeps feeding audio here for a while after
-        the decision; an emergency red flag then yields a new emergency
-        ``Decision`` (trigger ``escalation``), at most once per call.
-        """
+    def _watch_unlocked(self, pcm: bytes, now: float | None = None) -> list[Action]:
         if not self.policy.decided:
-            return self.feed(pcm, now)
+            return self._feed_unlocked(pcm, now)
         moment = self._clock() if now is None else now
         began = time.perf_counter()
         update = self.recognizer.accept(pcm)
@@ -261,12 +311,7 @@ class CallPipeline:
         """Apply a DTMF digit from the caller."""
         return self._record([self.policy.dtmf(digit, now)], now)
 
-    def finish(self, now: float | None = None) -> list[Action]:
-        """End the audio: flush the recognizer and apply its last final result.
-
-        Returns the actions from that final result (none when the call already
-        had a decision or the recognizer heard no words).
-        """
+    def _finish_unlocked(self, now: float | None = None) -> list[Action]:
         moment = self._clock() if now is None else now
         update = self.recognizer.finish()
         if update is None or self.policy.decided:

@@ -30,7 +30,7 @@ from careroute.bench.calls import (
 from careroute.bench.report import percentile, slope, summarize_ms
 from careroute.config import RoutingConfig
 from careroute.pipeline import CallPipeline, ScoreSource
-from careroute.recognizer import run_off_loop
+from careroute.recognizer import RecognizerPool, run_off_loop
 
 #: A call counts as real-time while the p95 of its frame lag stays under 200 ms (the project's target).
 LAG_LIMIT_S = 0.200
@@ -105,6 +105,7 @@ async def _run_slot(
             counters.calls_decided += 1
         else:
             await pipeline.finish_async(executor=executor)
+        await run_off_loop(pipeline.release, executor=executor)
     return alive
 
 
@@ -166,9 +167,13 @@ def run_capacity(
     cores = cpu_count()
     workers = settings.workers or max(2, cores)
 
+    # Recognizers are reused across calls, as in the live service.
+    recognizers = RecognizerPool(model, input_rate=TELEPHONE_RATE_HZ)
+
     def make_pipeline(call_id: str) -> CallPipeline:
         return CallPipeline.create(
-            model, classifier, routing, input_rate=TELEPHONE_RATE_HZ, call_id=call_id
+            model, classifier, routing, input_rate=TELEPHONE_RATE_HZ, call_id=call_id,
+            pool=recognizers,
         )
 
     steps: list[dict[str, Any]] = []

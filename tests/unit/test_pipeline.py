@@ -267,3 +267,14 @@ def test_pipeline_quiet_audio_gets_reprompt(model: Any) -> None:
         pipeline.feed(chunk, now=(index + 1) * FRAME_SECONDS)
     actions = pipeline.tick(now=ROUTING.no_speech_timeout + 0.5)
     assert any(isinstance(action, Reprompt) for action in actions)
+
+
+def test_pipeline_release_returns_recognizer(model: Any) -> None:
+    from careroute.recognizer import RecognizerPool
+
+    pool = RecognizerPool(model, input_rate=8000)
+    pipeline = CallPipeline.create(model, NeverDecides(), ROUTING, input_rate=8000, pool=pool)
+    pipeline.release()
+    pipeline.release()
+    assert pool.idle == 1
+    assert pipeline.feed(speech("hello there")[:SLIN_FRAME_BYTES], now=0.02) == []

@@ -234,3 +234,30 @@ async def test_async_recognizer_matches_sync(model: Any) -> None:
         await wrapped.accept(chunk)
     await wrapped.finish()
     assert wrapped.recognizer.transcript == sync.transcript
+
+
+def test_pool_reuses_reset_recognizer(model: Any) -> None:
+    from careroute.recognizer import RecognizerPool
+
+    pool = RecognizerPool(model, input_rate=8000)
+    first = pool.acquire()
+    _feed(first, _speech(REFILL), 320)
+    assert "refill" in first.transcript
+    pool.release(first)
+    second = pool.acquire()
+    assert second is first
+    assert second.transcript == ""
+    assert second.audio_seconds == 0.0
+    _feed(second, _speech(BILLING_FIRST), 320)
+    assert "refill" not in second.transcript
+    assert "bill" in second.transcript
+
+
+def test_pool_keeps_bounded_idle(model: Any) -> None:
+    from careroute.recognizer import RecognizerPool
+
+    pool = RecognizerPool(model, input_rate=8000, max_idle=1)
+    first, second = pool.acquire(), pool.acquire()
+    pool.release(first)
+    pool.release(second)
+    assert pool.idle == 1
