@@ -113,6 +113,7 @@ class CallResult:
             "no_decision": self.no_decision,
             "ok": self.ok,
             "decision_after_speech_ms": self.decision_after_speech_ms,
+            "escalated": self.escalated,
             "answer_to_queue_ms": self.answer_to_queue_ms,
             "error": self.error,
         }
