@@ -247,6 +247,9 @@ class EventListener:
                     outcome = self._closed_outcome(socket, opened_at)
             except websockets.ConnectionClosed as exc:
                 outcome = self._lost_outcome(exc, opened_at, exc.rcvd.code if exc.rcvd else None)
+            except websockets.InvalidStatus as exc:
+                outcome = self._lost_outcome(exc, opened_at, None)
+                _log_rejected_handshake(self.url, exc.response.status_code)
             except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
                 outcome = self._lost_outcome(exc, opened_at, None)
             except asyncio.CancelledError:
@@ -365,6 +368,24 @@ class EventListener:
             close_code=outcome.close_code,
             error=outcome.error,
         )
+
+
+#: What to check when Asterisk rejects the event websocket with this HTTP status.
+_HANDSHAKE_HINTS = {
+    401: "the ARI user or password is wrong: compare ari.user and the password "
+    "(ari.password_env or ari.password_file) with ari.conf",
+    403: "the ARI user may not connect: check ari.conf and http.conf",
+    404: "no ARI at this URL: check ari.url and that res_ari and http.conf are enabled",
+}
+
+
+def _log_rejected_handshake(url: str, status: int) -> None:
+    _log.error(
+        "ari.events.rejected",
+        url=url,
+        status=status,
+        hint=_HANDSHAKE_HINTS.get(status, "check ari.url and Asterisk's HTTP server"),
+    )
 
 
 def _uptime(opened_at: float | None) -> float:

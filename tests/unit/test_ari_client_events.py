@@ -310,6 +310,19 @@ async def test_listen_reports_rejected_handshake(server: FakeAriServer, client: 
 
 
 @pytest.mark.asyncio
+async def test_rejected_handshake_logs_password_hint(server: FakeAriServer, client: AriClient) -> None:
+    from structlog.testing import capture_logs
+
+    server.reject_sockets_with = 401
+    with capture_logs() as logs:
+        await asyncio.wait_for(client.listen(), 5)
+    rejected = [entry for entry in logs if entry["event"] == "ari.events.rejected"]
+    assert len(rejected) == 1
+    assert rejected[0]["status"] == 401
+    assert "password" in rejected[0]["hint"]
+
+
+@pytest.mark.asyncio
 async def test_listen_twice_raises_state_error(server: FakeAriServer, client: AriClient) -> None:
     listener = asyncio.create_task(client.listen())
     await server.wait_for_socket()
