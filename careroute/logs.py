@@ -69,7 +69,23 @@ def configure_logging(level: str = "info", *, json: bool | None = None, debug_te
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    # Third-party libraries (panoramisk, websockets) log through the standard
+    # library; render their records the same way, so a JSON log stays JSON.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                _drop_sensitive,
+            ],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
     # httpx logs every request at INFO; ARI calls are traced by our own events.
     logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))
     if debug_text:
