@@ -277,7 +277,7 @@ class EventListener:
     async def drop(self) -> None:
         """Close the open socket so ``connect_with_backoff`` connects again.
 
-        Used when Asterisk no longer knows the application although the socket
+        Used when Asterisk no longer has the application registered although the socket
         is open, for example after another connection with the same app name
         replaced it and then went away.
         """
@@ -370,7 +370,7 @@ class EventListener:
         )
 
 
-#: What to check when Asterisk rejects the event websocket with this HTTP status.
+#: Hint per HTTP status with which Asterisk rejects the event websocket.
 _HANDSHAKE_HINTS = {
     401: "the ARI user or password is wrong: compare ari.user and the password "
     "(ari.password_env or ari.password_file) with ari.conf",

@@ -104,7 +104,7 @@ class RecognizerUpdate:
     """Seconds of audio fed to this recognizer so far."""
 
 
-#: Idle recognizers a pool keeps for the next calls. Each holds about 29 MiB
+#: Maximum idle recognizers a pool keeps for the next calls. Each takes about 29 MiB
 #: with the small English model (``make bench``), so a few cover a burst of
 #: new calls without holding much memory when the line is quiet.
 DEFAULT_POOL_IDLE = 4
