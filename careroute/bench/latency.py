@@ -18,14 +18,13 @@ longest listening time) have no decisive words and are counted apart.
 from __future__ import annotations
 
 import difflib
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from careroute.audio import TELEPHONE_RATE_HZ
-from careroute.bench.calls import FRAME_SECONDS, DevCall
-from careroute.bench.overhead import bare_decode, timed_words, upsampled_frames
+from careroute.bench.calls import DevCall
+from careroute.bench.overhead import bare_decode, feed_until_decision, timed_words, upsampled_frames
 from careroute.bench.report import percentile
 from careroute.config import RoutingConfig
 from careroute.pipeline import CallPipeline, ScoreSource
@@ -77,19 +76,7 @@ def _decide(
         clock=lambda: 0.0,
     )
     frames = call.frames()
-    fed = 0
-    step_wall = 0.0
-    for frame in frames:
-        began = time.perf_counter()
-        pipeline.feed(frame, now=(fed + 1) * FRAME_SECONDS)
-        step_wall = time.perf_counter() - began
-        fed += 1
-        if pipeline.decision is not None:
-            break
-    if pipeline.decision is None:
-        began = time.perf_counter()
-        pipeline.finish(now=call.seconds)
-        step_wall = time.perf_counter() - began
+    fed, step_wall, _ = feed_until_decision(pipeline, frames, call.seconds)
 
     decision = pipeline.decision
     trace = pipeline.trace

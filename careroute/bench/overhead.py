@@ -102,6 +102,29 @@ def timed_words(results: Sequence[str]) -> tuple[Word, ...]:
     return tuple(words)
 
 
+def feed_until_decision(
+    pipeline: CallPipeline, frames: Sequence[bytes], seconds: float
+) -> tuple[int, float, bool]:
+    """Feed ``frames`` on an audio-time clock until the pipeline decides, else finish it.
+
+    Returns the frames fed, the wall seconds of the last step (the one that
+    decided, when one did) and whether the audio ran out before a decision.
+    """
+    fed = 0
+    step_wall = 0.0
+    for frame in frames:
+        step_began = time.perf_counter()
+        # The pipeline's clock is audio time: the end of the frame just fed.
+        pipeline.feed(frame, now=(fed + 1) * FRAME_SECONDS)
+        step_wall = time.perf_counter() - step_began
+        fed += 1
+        if pipeline.decision is not None:
+            return fed, step_wall, False
+    step_began = time.perf_counter()
+    pipeline.finish(now=seconds)
+    return fed, time.perf_counter() - step_began, True
+
+
 def decode_pair(
     call: DevCall, model: Any, classifier: ScoreSource, routing: RoutingConfig
 ) -> PairedRun:
@@ -112,23 +135,8 @@ def decode_pair(
         model, classifier, routing, input_rate=TELEPHONE_RATE_HZ, call_id=call.call_id,
         clock=lambda: 0.0,
     )
-    fed = 0
-    step_wall = 0.0
-    finished = False
     began = time.thread_time()
-    for frame in frames:
-        step_began = time.perf_counter()
-        # The pipeline's clock is audio time: the end of the frame just fed.
-        pipeline.feed(frame, now=(fed + 1) * FRAME_SECONDS)
-        step_wall = time.perf_counter() - step_began
-        fed += 1
-        if pipeline.decision is not None:
-            break
-    if pipeline.decision is None:
-        step_began = time.perf_counter()
-        pipeline.finish(now=call.seconds)
-        step_wall = time.perf_counter() - step_began
-        finished = True
+    fed, step_wall, finished = feed_until_decision(pipeline, frames, call.seconds)
     engine_cpu = time.thread_time() - began
 
     bare_cpu, results = bare_decode(model, wide_frames[:fed], finish=finished)
