@@ -1,13 +1,18 @@
 """One caller's visit to the CareRoute Stasis app, from StasisStart to the queue.
 
-A ``CallSession`` answers the caller, plays the greeting, taps the caller's
-voice (snoop with ``spy=in`` bridged to an externalMedia RTP channel that
-sends to a UDP port assigned to this call), feeds the audio to the engine's
-``CallPipeline`` in a worker thread, and carries out the pipeline's actions:
-a reprompt, or a routing decision. A decision sets the CAREROUTE_* variables
-and ``QUEUE_PRIO`` on the caller, clears the dialplan watchdog and continues
-the caller to ``[careroute-queues]``. Whatever happens, every channel and
-bridge the session created is removed when it ends, and it ends exactly once.
+A ``CallSession`` answers the caller and plays the greeting. It taps the
+caller's voice with a snoop (``spy=in``) bridged to an externalMedia RTP
+channel that sends to a UDP port assigned to this call. The audio goes to the
+engine's ``CallPipeline`` in a worker thread, and the session carries out the
+pipeline's actions: a reprompt, or a routing decision.
+
+A decision sets the CAREROUTE_* variables and ``QUEUE_PRIO`` on the caller,
+clears the dialplan watchdog and continues the caller to
+``[careroute-queues]``. After a routine or urgent decision the session keeps
+listening for ``escalation_window_s`` and, on an emergency red flag, moves the
+caller to the emergency queue through its escalator (AMI). Whatever happens,
+every channel and bridge the session created is removed when it ends, and it
+ends exactly once.
 
 The session holds no classification or policy logic: it moves audio in and
 decisions out.

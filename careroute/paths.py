@@ -1,4 +1,4 @@
-"""Where CareRoute keeps files that do not belong in the source tree."""
+"""Locations of the files CareRoute keeps outside the source tree: caches and models."""
 
 from __future__ import annotations
 

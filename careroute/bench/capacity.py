@@ -3,11 +3,10 @@
 Each of the K call slots feeds dev-call audio in 20 ms frames on a clock, the
 way RTP arrives, and decodes each frame in a shared thread pool, as the live
 service does. After the decision the slot keeps decoding the rest of the call
-through the pipeline's red-flag watch, as the live service does, and when the
-call's audio ends the slot starts the next dev call at once, so K calls are
-always in progress. A frame's lag is
-the time from the moment its last sample would have arrived to the moment
-the engine finished with it.
+through the pipeline's red-flag watch, as the live service does. When the
+call's audio ends, the slot starts the next dev call at once, so K calls are
+always in progress. A frame's lag is the time from the moment its last sample
+would have arrived to the moment the engine finished with it.
 """
 
 from __future__ import annotations

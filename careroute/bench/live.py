@@ -94,9 +94,9 @@ async def _probe_lag(lags: list[float], stop: asyncio.Event) -> None:
 def arrival_window(testbed: Testbed, call: DevCall) -> float:
     """Seconds a call may take to reach a queue before it counts as lost.
 
-    Under overload the app may run out of listening time; the dialplan
-    watchdog still hands the caller to a human, so a call is lost only when
-    not even the watchdog moved it.
+    Under overload the app may run out of listening time. The dialplan
+    watchdog still hands the caller to a human then, so a call is lost only
+    when not even the watchdog moved it.
     """
     return max(GREETING_S + call.seconds + ARRIVAL_GRACE_S, testbed.settings.watchdog_s + ARRIVAL_GRACE_S)
 
