@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import patterns_admin  # noqa: E402
+import patterns_callers  # noqa: E402
 import patterns_clinical  # noqa: E402
 import phrasebook as pb  # noqa: E402
 
@@ -82,6 +83,10 @@ def expand() -> list[dict[str, str]]:
         patterns_clinical.NURSE_ROUTINE, patterns_clinical.NURSE_URGENT,
         patterns_clinical.NURSE_EMERGENCY, patterns_admin.REFILL, patterns_admin.BILLING,
         patterns_admin.SCHEDULING, patterns_admin.FRONT_DESK,
+        patterns_callers.NURSE_ROUTINE_MORE, patterns_callers.NURSE_URGENT_MORE,
+        patterns_callers.NURSE_EMERGENCY_MORE, patterns_callers.REFILL_MORE,
+        patterns_callers.BILLING_MORE, patterns_callers.SCHEDULING_MORE,
+        patterns_callers.FRONT_DESK_MORE,
     ]
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
@@ -106,7 +111,7 @@ def expand() -> list[dict[str, str]]:
                     # The trainer labels prefixes that end inside the opener "undecided".
                     "opener": opener,
                 })
-    for phrase in patterns_admin.UNDECIDED_PHRASES:
+    for phrase in patterns_admin.UNDECIDED_PHRASES + patterns_callers.UNDECIDED_MORE:
         for _ in range(2):
             text = fill(phrase, rng, pb.SUBJECTS[0])
             if text.lower() in seen:
