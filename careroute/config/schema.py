@@ -114,6 +114,13 @@ DEFAULT_LOG_LEVEL: Final = "info"
 DEFAULT_HEALTH_BIND = "127.0.0.1"
 DEFAULT_HEALTH_PORT = 9188
 
+# -- eagi ----------------------------------------------------------------------
+#: The EAGI engine accepts relay connections from the Asterisk host only.
+DEFAULT_EAGI_BIND = "127.0.0.1"
+#: TCP port of ``careroute eagi-serve``. FastAGI's default is 4573 (res_agi's
+#: agi:// URLs), so this stays clear of an existing FastAGI server.
+DEFAULT_EAGI_PORT = 4578
+
 
 def _check(name: str) -> dict[str, str]:
     return {"check": name}
@@ -341,6 +348,14 @@ class HealthConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EagiConfig:
+    """The resident engine behind the EAGI relay (``careroute eagi-serve``)."""
+
+    bind: str = field(default=DEFAULT_EAGI_BIND, metadata=_check("ip_address"))
+    port: int = field(default=DEFAULT_EAGI_PORT, metadata=_check("port"))
+
+
+@dataclass(frozen=True, slots=True)
 class CareRouteConfig:
     """The whole CareRoute configuration."""
 
@@ -353,3 +368,4 @@ class CareRouteConfig:
     prompts: PromptsConfig = field(default_factory=PromptsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    eagi: EagiConfig = field(default_factory=EagiConfig)
