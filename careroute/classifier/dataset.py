@@ -16,8 +16,16 @@ Every full row also yields its prefixes, so the model learns from partials.
 A prefix made only of generic words (or that ends inside the caller's
 opener) is labelled ``undecided``. Short prefixes of hard cases (mixed
 intents, minimised emergencies) would teach the wrong label, so only
-prefixes past ``HARD_CASE_PREFIX_MIN`` of the sentence are kept for them, and
-the urgency head learns only from prefixes past ``URGENCY_PREFIX_MIN``.
+prefixes past ``HARD_CASE_PREFIX_MIN`` of the sentence are kept for them.
+The urgency head learns from every prefix of a routine sentence, but only
+from prefixes past ``URGENCY_PREFIX_MIN`` of urgent and emergency sentences,
+whose first words rarely say how urgent the call is.
+
+A recognizer variant may also carry ``partials``: the cumulative transcripts
+Vosk produced while the sentence streamed in, often garbled and cut off
+mid-sentence, as the service scores them. They train only the urgency head, as negatives that
+keep a half-heard routine or urgent sentence from scoring as an emergency
+(see ``add_partials``).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from careroute.classifier.artifact import UNDECIDED_CLASS
 from careroute.classifier.normalize import model_text, normalize
@@ -139,9 +148,37 @@ def add_sentence(data: TrainingSet, row: dict[str, str], group: int, weight: flo
             data.add(" ".join(prefix), UNDECIDED_CLASS, "routine",
                      (weight * PREFIX_WEIGHT, weight * PREFIX_WEIGHT), group, prefix=True)
             continue
-        urgency_weight = weight * PREFIX_WEIGHT if share >= URGENCY_PREFIX_MIN else 0.0
+        urgency_weight = (weight * PREFIX_WEIGHT
+                          if share >= URGENCY_PREFIX_MIN or urgency == "routine" else 0.0)
         data.add(" ".join(prefix), queue, urgency, (weight * PREFIX_WEIGHT, urgency_weight),
                  group, prefix=True)
+
+
+def add_partials(data: TrainingSet, row: dict[str, Any], group: int, weight: float) -> int:
+    """Add the streaming partials of a recognizer variant as urgency-only rows; return how many.
+
+    A partial of a routine sentence is labelled routine however garbled it
+    is. A partial of an urgent sentence is labelled urgent once it contains
+    ``URGENCY_PREFIX_MIN`` of the final transcript's words and is skipped
+    before that. Partials of emergency sentences are skipped: the red-flag
+    rules and the full sentences carry emergencies, and a half-heard
+    emergency labelled routine would teach the head to miss one.
+    """
+    urgency = str(row["urgency"])
+    partials = row.get("partials") or []
+    if urgency == "emergency" or not isinstance(partials, list):
+        return 0
+    final_words = max(1, len(model_text(normalize(str(row["text"]))).split()))
+    added = 0
+    for partial in partials:
+        words = model_text(normalize(str(partial))).split()
+        if not words or (urgency == "urgent" and len(words) / final_words < URGENCY_PREFIX_MIN):
+            continue
+        # The queue head is never fitted on these rows (queue weight 0), so this label is a placeholder.
+        data.add(" ".join(words), UNDECIDED_CLASS, urgency, (0.0, weight * PREFIX_WEIGHT),
+                 group, prefix=True)
+        added += 1
+    return added
 
 
 def load_training_set(directory: Path = TRAINING_DIR, corrections: Path | None = None,
@@ -161,15 +198,22 @@ def load_training_set(directory: Path = TRAINING_DIR, corrections: Path | None =
                 )
             continue
         rows = read_jsonl(path)
-        kept_rows = 0
+        kept_rows = partial_rows = 0
         for number, row in enumerate(rows, start=1):
             check_labels(row, f"{str(path)!r} line {number}", allow_undecided=True)
             if variant_word_recall(row) < MIN_VARIANT_WORD_RECALL:
+                # The partials of a garbled decode are still good negatives.
+                group = groups.setdefault(str(row.get("source_text") or row["text"]), len(groups) + 1)
+                partial_rows += add_partials(data, row, group, 1.0)
                 continue
             kept_rows += 1
             spoken = str(row.get("source_text") or row["text"])
-            add_sentence(data, row, groups.setdefault(spoken, len(groups) + 1), 1.0)
+            group = groups.setdefault(spoken, len(groups) + 1)
+            add_sentence(data, row, group, 1.0)
+            partial_rows += add_partials(data, row, group, 1.0)
         data.counts[name] = kept_rows
+        if partial_rows:
+            data.counts[f"{name} partials"] = partial_rows
     if corrections is not None:
         rows = load_corrections(corrections)
         for row in rows:

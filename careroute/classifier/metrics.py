@@ -73,7 +73,8 @@ def summary(queue_true: Sequence[str], queue_pred: Sequence[str],
 
 def format_report(title: str, true: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> str:
     """Return a per-class precision/recall table and confusion matrix as text."""
-    columns = list(labels) + ([UNDECIDED_LABEL] if UNDECIDED_LABEL in pred else [])
+    abstained = UNDECIDED_LABEL in pred and UNDECIDED_LABEL not in labels
+    columns = list(labels) + ([UNDECIDED_LABEL] if abstained else [])
     width = max(len(label) for label in columns) + 2
     lines = [f"{title}", f"{'':{width}}{'precision':>10}{'recall':>8}{'support':>9}"]
     for report in per_class(true, pred, labels):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from careroute.classifier.metrics import confusion, format_report, summary
+from careroute.classifier.model import MODEL_EMERGENCY_MIN
 from careroute.classifier.training import CrossValidation
 from careroute.scores import QUEUES, URGENCIES
 
@@ -71,7 +72,9 @@ healthcare phone calls. Written by `careroute train`; do not edit by hand.
 
 Hand-written utterances in `models/training/`, recognizer variants of a sample
 of them (synthesized with Piper and espeak-ng, decoded with the Vosk small
-English model), staff corrections if given, and every prefix of each.
+English model), staff corrections if given, and every prefix of each. Newer
+variants also carry the streaming partials Vosk produced on the way, which
+train the urgency head only (the `partials` rows below).
 
 | source | sentences |
 | --- | --- |
@@ -94,6 +97,15 @@ full sentences only, model heads without the rule layer (argmax labels).
 ```
 {figures}
 ```
+
+Half-heard speech, scored by the calibrated urgency head alone (no rule
+layer), out of fold: the share of routine and urgent rows it would call an
+emergency (probability {MODEL_EMERGENCY_MIN} or more).
+
+| rows | count | false emergencies |
+| --- | --- | --- |
+| Vosk streaming partials | {cv.partials} | {cv.partial_false_emergency_rate:.4f} |
+| word prefixes | {cv.prefixes} | {cv.prefix_false_emergency_rate:.4f} |
 
 ```
 {format_report("queue", cv.queue_true, cv.queue_pred, QUEUE_COLUMNS)}

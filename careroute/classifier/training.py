@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from careroute.classifier.artifact import Artifact
 from careroute.classifier.dataset import TrainingSet
 from careroute.classifier.features import make_vectorizers, softmax, transform
+from careroute.classifier.model import MODEL_EMERGENCY_MIN
 
 #: Inverse regularisation strength of both heads.
 #: NOTE: set by hand, not tuned; compare a few values with the model card's
@@ -41,6 +42,15 @@ class CrossValidation:
     urgency_pred: list[str]
     queue_temperature: float
     urgency_temperature: float
+    partial_false_emergency_rate: float
+    """Share of streaming partials of routine and urgent sentences that the calibrated
+    urgency head alone scores as an emergency (``MODEL_EMERGENCY_MIN`` or more)."""
+    partials: int
+    """Number of those partials."""
+    prefix_false_emergency_rate: float
+    """The same share for word prefixes of routine and urgent sentences."""
+    prefixes: int
+    """Number of those prefixes."""
 
 
 def _new_head() -> Any:
@@ -67,9 +77,10 @@ def fit_temperature(logits: NDArray[np.float64], labels: NDArray[np.intp]) -> fl
 
 
 def _fit_heads(x: Any, data: TrainingSet, rows: NDArray[np.intp]) -> tuple[Any, Any]:
+    queue_rows = rows[np.asarray(data.queue_weights)[rows] > 0]
     queue_head = _new_head()
-    queue_head.fit(x[rows], np.asarray(data.queues)[rows],
-                   sample_weight=np.asarray(data.queue_weights)[rows])
+    queue_head.fit(x[queue_rows], np.asarray(data.queues)[queue_rows],
+                   sample_weight=np.asarray(data.queue_weights)[queue_rows])
     urgency_rows = rows[np.asarray(data.urgency_weights)[rows] > 0]
     urgency_head = _new_head()
     urgency_head.fit(x[urgency_rows], np.asarray(data.urgencies)[urgency_rows],
@@ -103,9 +114,19 @@ def cross_validate(data: TrainingSet, progress: Callable[[str], None]) -> CrossV
 
     queue_labels = np.array([queue_classes.index(q) for q in data.queues])
     urgency_labels = np.array([urgency_classes.index(u) for u in data.urgencies])
-    urgency_rows = np.asarray(data.urgency_weights) > 0
-    queue_temperature = fit_temperature(queue_logits, queue_labels)
+    queue_weights = np.asarray(data.queue_weights)
+    urgency_weights = np.asarray(data.urgency_weights)
+    queue_rows = queue_weights > 0
+    urgency_rows = urgency_weights > 0
+    queue_temperature = fit_temperature(queue_logits[queue_rows], queue_labels[queue_rows])
     urgency_temperature = fit_temperature(urgency_logits[urgency_rows], urgency_labels[urgency_rows])
+
+    emergency = softmax(urgency_logits / urgency_temperature)[:, urgency_classes.index("emergency")]
+    model_emergency = emergency >= MODEL_EMERGENCY_MIN
+    not_emergency = np.asarray(data.urgencies) != "emergency"
+    prefix = np.asarray(data.is_prefix)
+    partial_rows = not_emergency & prefix & ~queue_rows & urgency_rows
+    prefix_rows = not_emergency & prefix & queue_rows
 
     full = [i for i in range(n) if not data.is_prefix[i]]
     return CrossValidation(
@@ -115,7 +136,15 @@ def cross_validate(data: TrainingSet, progress: Callable[[str], None]) -> CrossV
         urgency_pred=[urgency_classes[int(np.argmax(urgency_logits[i]))] for i in full],
         queue_temperature=queue_temperature,
         urgency_temperature=urgency_temperature,
+        partial_false_emergency_rate=_share(model_emergency[partial_rows]),
+        partials=int(partial_rows.sum()),
+        prefix_false_emergency_rate=_share(model_emergency[prefix_rows]),
+        prefixes=int(prefix_rows.sum()),
     )
+
+
+def _share(flags: NDArray[np.bool_]) -> float:
+    return round(float(flags.mean()), 4) if flags.size else 0.0
 
 
 def _fit_subset(x: Any, data: TrainingSet, rows: NDArray[np.intp]) -> tuple[Any, Any]:

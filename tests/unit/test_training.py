@@ -12,12 +12,14 @@ from careroute.classifier import Classifier
 from careroute.classifier.dataset import (
     TrainingDataError,
     TrainingSet,
+    add_partials,
     add_sentence,
     load_corrections,
     load_training_set,
     variant_word_recall,
 )
 from careroute.classifier.features import transform
+from careroute.classifier.metrics import format_report
 from careroute.classifier.normalize import normalize
 
 
@@ -143,3 +145,74 @@ def test_fast_scorer_matches_sklearn(text: str) -> None:
 )
 def test_normalize_case(text: str, expected: str) -> None:
     assert normalize(text) == expected
+
+
+def urgency_rows(data: TrainingSet) -> dict[str, str]:
+    return {text: urgency for text, urgency, weight
+            in zip(data.texts, data.urgencies, data.urgency_weights, strict=True) if weight > 0}
+
+
+def test_training_routine_short_prefix_trains_urgency() -> None:
+    data = sentence_rows("my chest x ray bill from last month looks wrong to me")
+    assert urgency_rows(data)["my chest"] == "routine"
+
+
+def test_training_urgent_short_prefix_skips_urgency() -> None:
+    data = TrainingSet()
+    add_sentence(data, {"text": "my newborn is not feeding and is very hot and sleepy today",
+                        "queue": "nurse", "urgency": "urgent"}, group=1, weight=1.0)
+    assert "my newborn is not" not in urgency_rows(data)
+
+
+def variant_with_partials(urgency: str) -> dict[str, object]:
+    return {"text": "i need to move my appointment to friday", "queue": "scheduling",
+            "urgency": urgency, "partials": ["i", "i need", "i need to move my",
+                                             "i need to move my appointment to"]}
+
+
+def test_partials_of_routine_sentence_are_routine() -> None:
+    data = TrainingSet()
+    add_partials(data, variant_with_partials("routine"), group=1, weight=1.0)
+    assert set(data.urgencies) == {"routine"}
+
+
+def test_partials_of_routine_sentence_all_kept() -> None:
+    data = TrainingSet()
+    assert add_partials(data, variant_with_partials("routine"), group=1, weight=1.0) == 4
+
+
+def test_partials_never_train_queue_head() -> None:
+    data = TrainingSet()
+    add_partials(data, variant_with_partials("routine"), group=1, weight=1.0)
+    assert set(data.queue_weights) == {0.0}
+
+
+def test_partials_of_urgent_sentence_skip_short_ones() -> None:
+    data = TrainingSet()
+    add_partials(data, variant_with_partials("urgent"), group=1, weight=1.0)
+    assert data.texts == ["i need to move my", "i need to move my appointment to"]
+
+
+def test_partials_of_emergency_sentence_skipped() -> None:
+    data = TrainingSet()
+    assert add_partials(data, variant_with_partials("emergency"), group=1, weight=1.0) == 0
+
+
+def test_training_keeps_partials_of_garbled_variant(tmp_path: Path) -> None:
+    spoken = "I want to pay my bill with a card"
+    write_rows(tmp_path / "utterances.jsonl",
+               [{"text": spoken, "queue": "billing", "urgency": "routine"}])
+    write_rows(tmp_path / "vosk_variants.jsonl", [
+        {"text": "i want a pail", "queue": "billing", "urgency": "routine",
+         "source_text": spoken, "partials": ["i", "i want a pail"]},
+    ])
+    data = load_training_set(tmp_path)
+    assert data.counts["vosk_variants.jsonl partials"] == 2
+
+
+def test_format_report_lists_undecided_once() -> None:
+    labels = ["billing", "undecided"]
+    report = format_report("queue", ["billing", "billing"], ["billing", "undecided"], labels)
+    header = report.splitlines()[report.splitlines().index(
+        "confusion matrix (rows: label, columns: predicted)") + 1]
+    assert header.split() == labels
