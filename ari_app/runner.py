@@ -83,7 +83,9 @@ def build_service(
     """Load the shared models once and wire a TriageService around ``client``."""
     warn_unknown_queues(config)
     model = load_vosk_model(
-        config.recognizer.resolved_model_path(), decoder=config.recognizer.decoder_settings()
+        config.recognizer.resolved_model_path(),
+        decoder=config.recognizer.decoder_settings(),
+        graph=config.recognizer.graph,
     )
     classifier = Classifier.load(config.classifier.artifact_path)
     audio_format = AudioFormat.from_name(config.media.format)

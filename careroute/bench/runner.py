@@ -76,7 +76,9 @@ def run_bench(options: BenchOptions, progress: Callable[[str], None] = print) ->
     config = load_config(options.config)
     routing = config.routing
     decoder = config.recognizer.decoder_settings()
-    model = load_vosk_model(config.recognizer.resolved_model_path(), decoder=decoder)
+    model = load_vosk_model(
+        config.recognizer.resolved_model_path(), decoder=decoder, graph=config.recognizer.graph
+    )
     machine["config"] = str(options.config)
     machine["decoder"] = {
         "max_active": decoder.max_active,

@@ -220,6 +220,9 @@ class RecognizerConfig:
     """Kaldi ``--beam``: decoding beam; None keeps the model's."""
     lattice_beam: float | None = field(default=DEFAULT_LATTICE_BEAM, metadata=_check("positive"))
     """Kaldi ``--lattice-beam``: lattice pruning beam; None keeps the model's."""
+    graph: Literal["auto", "static", "lookahead"] = "auto"
+    """Decoding graph: "static" needs the graph 'make model' precomposes, "lookahead" composes
+    on the fly per call, "auto" takes the static one when it is built (see careroute.static_graph)."""
 
     def resolved_model_path(self) -> Path:
         """Return the configured model folder, or the default cache location."""
