@@ -1,57 +1,70 @@
 """Offline Vosk transcription of telephone WAV files, for training and evaluation.
 
-The live system streams audio through its own recognizer; this module only
-decodes whole files so that training rows and evaluation figures see the same
-kind of text the classifier meets on a call. The small English Vosk model
-accepts only 16 kHz audio, so 8 kHz telephone audio is upsampled first.
+Training rows and evaluation figures should see the text the classifier meets
+on a call, so a file is decoded the way the service decodes a call: the model
+loads through ``careroute.recognizer.load_vosk_model`` with the recognizer
+section's decoding graph and pruned decoder settings (``RecognizerConfig``:
+max_active 1500, beam 8.0 by default), and the audio goes through the service's
+``StreamingRecognizer`` (which upsamples 8 kHz audio to the 16 kHz the small
+English model accepts) in packets of one RTP frame.
 """
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from careroute.config.schema import RecognizerConfig
 from careroute.errors import ModelError
-from careroute.paths import vosk_model_path
 
-#: Rate the Vosk small English model was trained on; it rejects other rates.
-VOSK_RATE_HZ = 16000
-#: Feed the recognizer in 0.25 s chunks, the size a streaming caller would see.
-CHUNK_SAMPLES = VOSK_RATE_HZ // 4
+#: Feed the recognizer 20 ms at a time: one RTP packet, as the service receives audio.
+PACKET_SECONDS = 0.02
 
 
-@lru_cache(maxsize=1)
-def _model() -> Any:
-    path = vosk_model_path()
-    if not (path / "am").is_dir():
-        raise ModelError(f"Vosk model not found at {str(path)!r}; run 'careroute model'")
-    import vosk
+@dataclass(frozen=True, slots=True)
+class Decoding:
+    """Recognizer output for one decoded file."""
 
-    vosk.SetLogLevel(-1)
-    return vosk.Model(str(path))
+    partials: tuple[str, ...]
+    """Each distinct cumulative transcript in the order the service would have scored it."""
+    transcript: str
+    """The cumulative transcript after the final result."""
 
 
-def transcribe_wav(path: Path) -> str:
-    """Return the Vosk transcript of a 16-bit mono WAV file (8 or 16 kHz)."""
-    import numpy as np
-    import vosk
-    from scipy.signal import resample_poly
+def decode_wav(path: Path, recognizer: RecognizerConfig | None = None) -> Decoding:
+    """Decode a 16-bit mono WAV file (8 or 16 kHz) as a call, keeping every partial.
 
+    Args:
+        path: the WAV file.
+        recognizer: model folder and decoder settings; default ``RecognizerConfig()``,
+            whose values equal the ``recognizer`` section of ``config/careroute.yaml``.
+
+    Raises:
+        ModelError: the Vosk model is missing or cannot load, or the file's
+            rate does not divide the model rate.
+    """
+    from careroute.recognizer import StreamingRecognizer, load_vosk_model
     from careroute.speech import read_pcm16
 
+    settings = recognizer or RecognizerConfig()
+    model = load_vosk_model(
+        settings.resolved_model_path(), settings.decoder_settings(), graph=settings.graph
+    )
     pcm, rate = read_pcm16(path)
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    if rate != VOSK_RATE_HZ:
-        if VOSK_RATE_HZ % rate:
-            raise ModelError(f"{str(path)!r} has rate {rate} Hz; expected 8000 or 16000")
-        samples = resample_poly(samples, VOSK_RATE_HZ // rate, 1)
-    audio = np.clip(samples, -32768, 32767).astype("<i2")
-    recognizer = vosk.KaldiRecognizer(_model(), VOSK_RATE_HZ)
-    words: list[str] = []
-    for start in range(0, len(audio), CHUNK_SAMPLES):
-        if recognizer.AcceptWaveform(audio[start : start + CHUNK_SAMPLES].tobytes()):
-            words.append(json.loads(recognizer.Result()).get("text", ""))
-    words.append(json.loads(recognizer.FinalResult()).get("text", ""))
-    return " ".join(w for w in words if w).strip()
+    try:
+        stream = StreamingRecognizer(model, settings.sample_rate, input_rate=rate)
+    except ValueError as exc:
+        raise ModelError(f"{str(path)!r}: {exc}") from exc
+    packet_bytes = 2 * round(rate * PACKET_SECONDS)
+    partials: list[str] = []
+    for start in range(0, len(pcm), packet_bytes):
+        update = stream.accept(pcm[start : start + packet_bytes])
+        if update is not None and update.text and (not partials or partials[-1] != update.text):
+            partials.append(update.text)
+    stream.finish()
+    return Decoding(tuple(partials), stream.transcript)
+
+
+def transcribe_wav(path: Path, recognizer: RecognizerConfig | None = None) -> str:
+    """Return the final Vosk transcript of a 16-bit mono WAV file (8 or 16 kHz)."""
+    return decode_wav(path, recognizer).transcript

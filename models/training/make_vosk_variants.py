@@ -7,8 +7,14 @@ Run from the repository root, niced, once (it takes a while on two cores)::
 A seeded, label-stratified sample of ``utterances.jsonl`` is spoken by a mix
 of Piper and espeak-ng voices (through ``careroute.speech.synthesize``, which
 makes 8 kHz mu-law telephone audio), decoded with the small English Vosk model
-and written to ``vosk_variants.jsonl`` with the original labels. Only text is
-kept. Each row stores the spoken sentence as ``source_text`` and its id in
+as the service decodes a call (``careroute.classifier.transcribe.decode_wav``:
+the recognizer section's decoder settings, 20 ms packets) and written to
+``vosk_variants.jsonl`` with the original labels. Only text is kept: the
+final transcript, and as ``partials`` every cumulative transcript the
+recognizer produced while the sentence streamed in. ``decoder`` names the
+decoder settings; rows without it were decoded with the model's own settings,
+before the service pruned its decoder, and have no partials.
+Each row stores the spoken sentence as ``source_text`` and its id in
 ``utterances.jsonl`` as ``source``. Ids change whenever
 ``build_utterances.py`` runs after a pattern edit, so ``source`` is null for
 rows whose sentence is no longer in ``utterances.jsonl``, and sentences
@@ -23,7 +29,8 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from careroute.classifier.transcribe import transcribe_wav
+from careroute.classifier.transcribe import decode_wav
+from careroute.config.schema import RecognizerConfig
 from careroute.speech import synthesize
 
 HERE = Path(__file__).resolve().parent
@@ -73,6 +80,8 @@ def main() -> None:
     todo = sample(rows, args.count, rng)
     voices = [pick_voice(rng) for _ in todo]
     made = 0
+    recognizer = RecognizerConfig()
+    decoder = " ".join(f"{name}={value}" for name, value in recognizer.decoder_settings().options().items())
     with OUTPUT.open("a", encoding="utf-8") as handle:
         for number, (row, voice) in enumerate(zip(todo, voices, strict=True), start=1):
             if row["text"] in done:
@@ -81,11 +90,12 @@ def main() -> None:
                 break
             made += 1
             wav = synthesize(row["text"], voice)
-            text = transcribe_wav(wav)
+            decoding = decode_wav(wav, recognizer)
             wav.unlink(missing_ok=True)
-            record = {"text": text, "queue": row["queue"], "urgency": row["urgency"],
+            record = {"text": decoding.transcript, "queue": row["queue"], "urgency": row["urgency"],
                       "persona": row["persona"], "tag": row["tag"], "source": row["id"],
-                      "source_text": row["text"], "voice": voice}
+                      "source_text": row["text"], "voice": voice, "decoder": decoder,
+                      "partials": list(decoding.partials)}
             handle.write(json.dumps(record) + "\n")
             handle.flush()
             if number % 25 == 0:
