@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train the intent and urgency classifier and write its model card"),
     "evaluate": ("evaluate", "score a labelled call manifest with the classifier"),
     "ari": ("ari", "run the live triage service against Asterisk's ARI"),
+    "eagi-serve": ("eagi", "run the resident engine that the EAGI relay script connects to"),
     "eval": ("live_eval", "place the manifest's calls through Asterisk and the app, and score where they went"),
     "bench": ("bench", "measure capacity, overhead, decision latency and live calls"),
     "call": ("call", "place one synthesized test caller into the running test bed"),

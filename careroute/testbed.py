@@ -43,11 +43,15 @@ RECIPE: dict[str, object] = {
     # sid's Release files may be older than their Valid-Until date on a
     # snapshot; the packages are still signed, so only the date check is off.
     "aptopts": ['Acquire::Check-Valid-Until "false"'],
-    "packages": ["asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm"],
+    # python3-minimal runs the EAGI relay (agi/eagi_relay.py) inside the root.
+    "packages": ["asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm", "python3-minimal"],
 }
 
 #: Folder inside the root that contains each instance's configs, logs and sounds.
 RUN_BASE = "/srv/careroute-testbed"
+#: Where the EAGI relay script is installed inside the root; the default of
+#: CAREROUTE_EAGI_RELAY in dialplan/extensions_careroute_eagi.conf.
+RELAY_PATH = "/usr/local/lib/careroute/eagi_relay.py"
 
 #: A cold build took 16-91 s depending on load and the mirror; 15 minutes
 #: only catches a hung download.
@@ -253,6 +257,14 @@ class Testbed:
         prompts.mkdir(parents=True, exist_ok=True)
         for prompt in (repo_root() / "dialplan" / "sounds").glob("*.wav"):
             shutil.copyfile(prompt, prompts / prompt.name)
+        # The EAGI dialplan runs the relay from where the README tells admins to install it.
+        # Other test beds may share the root, so the file is replaced in one rename.
+        relay = self.root / RELAY_PATH.lstrip("/")
+        relay.parent.mkdir(parents=True, exist_ok=True)
+        staged = relay.with_name(f".{relay.name}.{os.getpid()}")
+        shutil.copyfile(repo_root() / "agi" / "eagi_relay.py", staged)
+        staged.chmod(0o755)
+        staged.replace(relay)
 
     def start(self) -> None:
         """Start Asterisk and wait until ARI responds.

@@ -57,6 +57,10 @@ DEFAULT_MODEL_SAMPLE_RATE = 16000
 DEFAULT_MAX_ACTIVE: int | None = 1500
 DEFAULT_BEAM: float | None = 8.0
 DEFAULT_LATTICE_BEAM: float | None = None
+#: A chunk of 9 frames lets a partial result change every 90 ms instead of every
+#: 210 ms (Kaldi's 20, rounded up to the model's subsampling factor of 3), for about
+#: half again the decoding CPU; docs/benchmarks.md has the measurements.
+DEFAULT_FRAMES_PER_CHUNK: int | None = 9
 
 # -- routing -------------------------------------------------------------------
 #: Minimum top-queue probability for a decision on a partial result.
@@ -120,6 +124,12 @@ DEFAULT_EAGI_BIND = "127.0.0.1"
 #: TCP port of ``careroute eagi-serve``. FastAGI's default is 4573 (res_agi's
 #: agi:// URLs), so this stays clear of an existing FastAGI server.
 DEFAULT_EAGI_PORT = 4578
+#: Seconds the EAGI engine keeps listening after a routine or urgent decision
+#: before it releases the caller to the queue. The ARI app escalates a routed
+#: caller later, but over EAGI the audio ends with the relay. Early decisions
+#: came 1-3 s into a sentence whose red flag followed within about 2 s
+#: (synthesized test callers on the test bed), so 4 s covers that.
+DEFAULT_EAGI_WATCH_SECONDS = 4.0
 
 
 def _check(name: str) -> dict[str, str]:
@@ -220,6 +230,10 @@ class RecognizerConfig:
     """Kaldi ``--beam``: decoding beam; None keeps the model's."""
     lattice_beam: float | None = field(default=DEFAULT_LATTICE_BEAM, metadata=_check("positive"))
     """Kaldi ``--lattice-beam``: lattice pruning beam; None keeps the model's."""
+    frames_per_chunk: int | None = field(
+        default=DEFAULT_FRAMES_PER_CHUNK, metadata=_check("frames_per_chunk")
+    )
+    """Kaldi ``--frames-per-chunk``: 10 ms frames scored at a time; None keeps Kaldi's 20."""
     graph: Literal["auto", "static", "lookahead"] = "auto"
     """Decoding graph: "static" needs the graph 'make model' precomposes, "lookahead" composes
     on the fly per call, "auto" takes the static one when it is built (see careroute.static_graph)."""
@@ -231,7 +245,10 @@ class RecognizerConfig:
     def decoder_settings(self) -> DecoderSettings:
         """Return the decoder settings to apply on top of the model's ``conf/model.conf``."""
         return DecoderSettings(
-            max_active=self.max_active, beam=self.beam, lattice_beam=self.lattice_beam
+            max_active=self.max_active,
+            beam=self.beam,
+            lattice_beam=self.lattice_beam,
+            frames_per_chunk=self.frames_per_chunk,
         )
 
 
@@ -356,6 +373,10 @@ class EagiConfig:
 
     bind: str = field(default=DEFAULT_EAGI_BIND, metadata=_check("ip_address"))
     port: int = field(default=DEFAULT_EAGI_PORT, metadata=_check("port"))
+    watch_seconds: float = field(
+        default=DEFAULT_EAGI_WATCH_SECONDS, metadata=_check("non_negative")
+    )
+    """Seconds of listening after a routine or urgent decision; 0 routes at once."""
 
 
 @dataclass(frozen=True, slots=True)

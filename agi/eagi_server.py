@@ -1,0 +1,167 @@
+"""The resident EAGI engine: ``careroute eagi-serve``.
+
+Loading the Vosk model takes about a second and 240 MB, too much for a
+process per call. The engine loads the model and the classifier once and
+accepts one TCP connection per call from ``agi/eagi_relay.py``, the small
+script that Asterisk's ``EAGI()`` runs. Each connection is one ``EagiCall``
+with its own ``CallPipeline``; recognizers come from a shared pool and
+decoding runs in a thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import structlog
+
+from agi.eagi_call import EagiCall, EagiSettings, PipelineFactory
+from ari_app.runner import warn_unknown_queues
+from careroute.audio import TELEPHONE_RATE_HZ
+from careroute.classifier import Classifier
+from careroute.config import CareRouteConfig
+from careroute.pipeline import CallPipeline
+from careroute.recognizer import RecognizerPool, load_vosk_model
+
+log = structlog.get_logger("careroute.eagi")
+
+
+@dataclass
+class EagiStats:
+    """Counters since start."""
+
+    calls: int = 0
+    routed: int = 0
+    failed: int = 0
+
+
+class EagiServer:
+    """Accepts relay connections on ``host:port`` and runs one ``EagiCall`` per connection."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        settings: EagiSettings,
+        pipeline_factory: PipelineFactory,
+        executor: Executor | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.settings = settings
+        self.pipeline_factory = pipeline_factory
+        self._own_executor = executor is None
+        # Vosk releases the GIL while decoding, so one worker per core keeps every core busy.
+        self.executor = executor or ThreadPoolExecutor(
+            max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="careroute-eagi"
+        )
+        self.stats = EagiStats()
+        self._server: asyncio.Server | None = None
+        self._calls: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Listen for relay connections; port 0 picks a free port, stored in ``port``.
+
+        Raises:
+            OSError: the address cannot be bound (in use, or not a local address).
+        """
+        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("eagi.server.started", host=self.host, port=self.port)
+
+    async def stop(self) -> None:
+        """Stop listening and end the calls in progress; their callers fall back in the dialplan."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for task in list(self._calls):
+            task.cancel()
+        if self._calls:
+            await asyncio.gather(*self._calls, return_exceptions=True)
+        if self._own_executor:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        log.info("eagi.server.stopped", calls=self.stats.calls, routed=self.stats.routed)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._calls.add(task)
+        self.stats.calls += 1
+        call = EagiCall(reader, writer, self.settings, self.pipeline_factory, self.executor)
+        try:
+            await call.run()
+        finally:
+            self._calls.discard(task)
+            if call.outcome == "routed":
+                self.stats.routed += 1
+            elif call.outcome == "failed":
+                self.stats.failed += 1
+
+
+def eagi_settings(config: CareRouteConfig) -> EagiSettings:
+    """Collect what each EAGI call needs from the configuration."""
+    return EagiSettings(
+        greeting=config.prompts.greeting or None,
+        reprompt=config.prompts.reprompt or None,
+        operator_digit=config.routing.operator_digit,
+        watch_seconds=config.eagi.watch_seconds,
+    )
+
+
+def build_server(config: CareRouteConfig, *, port: int | None = None) -> EagiServer:
+    """Load the shared models once and return an EagiServer (not started yet).
+
+    ``port`` overrides ``eagi.port``; tests pass 0 for a free port.
+
+    Raises:
+        ModelError: the Vosk model cannot be loaded.
+        ArtifactError: the classifier artifact cannot be loaded.
+    """
+    warn_unknown_queues(config)
+    model = load_vosk_model(
+        config.recognizer.resolved_model_path(), decoder=config.recognizer.decoder_settings()
+    )
+    classifier = Classifier.load(config.classifier.artifact_path)
+    # EAGI delivers 8 kHz signed linear audio unless the dialplan sets EAGI_AUDIO_FORMAT.
+    recognizers = RecognizerPool(model, config.recognizer.sample_rate, input_rate=TELEPHONE_RATE_HZ)
+
+    def make_pipeline(call_id: str) -> CallPipeline:
+        return CallPipeline.create(
+            model,
+            classifier,
+            config.routing,
+            input_rate=TELEPHONE_RATE_HZ,
+            model_rate=config.recognizer.sample_rate,
+            call_id=call_id,
+            start_on_audio=False,
+            pool=recognizers,
+        )
+
+    return EagiServer(
+        config.eagi.bind,
+        config.eagi.port if port is None else port,
+        eagi_settings(config),
+        make_pipeline,
+    )
+
+
+async def run_server(config: CareRouteConfig) -> None:
+    """Run the EAGI engine until SIGINT or SIGTERM."""
+    server = build_server(config)
+    await server.start()
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):
+                loop.remove_signal_handler(sig)
+        await server.stop()
