@@ -143,6 +143,7 @@ class EagiCall:
         self._pipeline_lock = asyncio.Lock()
         self._gone = asyncio.Event()
         self._reprompt_task: asyncio.Task[None] | None = None
+        self._reader_task: asyncio.Task[None] | None = None
         # A routine or urgent decision held back while the call listens for red flags.
         self._held: Decision | None = None
         self._held_until = 0.0
@@ -150,7 +151,6 @@ class EagiCall:
 
     async def run(self) -> None:
         """Serve the call until EXIT was sent or the relay is gone; never raises."""
-        reader_task: asyncio.Task[None] | None = None
         try:
             async with asyncio.timeout(ENVIRONMENT_TIMEOUT_S):
                 frame_type, payload = await read_frame(self._reader)
@@ -161,7 +161,7 @@ class EagiCall:
             self.call_id = self.environment.get("agi_uniqueid", "").replace(".", "-")
             self._log = log.bind(call_id=self.call_id)
             structlog.contextvars.bind_contextvars(call_id=self.call_id)
-            reader_task = asyncio.get_running_loop().create_task(self._read_frames())
+            self._start_reader()
             await self._serve()
         except RelayGone:
             self._log.info("eagi.call.relay_gone")
@@ -175,11 +175,15 @@ class EagiCall:
             self._log.error("eagi.call.failed", error=repr(exc), exc_info=exc)
             await self._give_up("app error")
         finally:
-            if reader_task is not None:
-                reader_task.cancel()
+            if self._reader_task is not None:
+                self._reader_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await reader_task
+                    await self._reader_task
             await self._close()
+
+    def _start_reader(self) -> None:
+        if self._reader_task is None:
+            self._reader_task = asyncio.get_running_loop().create_task(self._read_frames())
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -292,6 +296,8 @@ class EagiCall:
         """Leave the caller to the dialplan's fallback, with ``reason`` in CAREROUTE_REASON."""
         if self._gone.is_set() or self.decision is not None:
             return
+        # The replies come through the frame reader, which a failure may have preceded.
+        self._start_reader()
         with contextlib.suppress(RelayGone, TimeoutError, ConnectionError):
             await self.command(set_variable("CAREROUTE_REASON", reason), COMMAND_TIMEOUT_S)
             await self._send(FRAME_EXIT)
