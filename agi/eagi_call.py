@@ -76,7 +76,7 @@ class RelayGone(Exception):
 
 @dataclass(frozen=True)
 class EagiSettings:
-    """What each EAGI call needs from the configuration."""
+    """Configuration values of one EAGI call."""
 
     greeting: str | None
     """Sound name for STREAM FILE, or None for no greeting."""

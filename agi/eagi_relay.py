@@ -3,7 +3,7 @@
 
 Asterisk runs this script with ``EAGI()``. It reads the AGI environment from
 stdin, connects to ``careroute eagi-serve`` over TCP and then relays in both
-directions until the engine says the call is done:
+directions until the engine ends the call:
 
 - caller audio from file descriptor 3 goes to the engine;
 - AGI commands from the engine go to stdout;
@@ -19,7 +19,7 @@ Usage in the dialplan (both arguments are optional)::
     same => n,EAGI(/usr/local/lib/careroute/eagi_relay.py,127.0.0.1:4578)
 
 Fail-safe: when the engine cannot be reached, or the connection ends before
-the engine said the call is done, the relay sets ``CAREROUTE_REASON`` and
+the engine sent EXIT, the relay sets ``CAREROUTE_REASON`` and
 exits with status 0. ``CAREROUTE_QUEUE`` then stays empty, and the dialplan
 line after ``EAGI()`` sends the caller to the fallback queue at once.
 
@@ -247,7 +247,7 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def fail_safe(stdout_fd: int, stdin: LineReader, reason: str) -> None:
-    """Set ``CAREROUTE_REASON`` so the dialplan's fallback says why the engine did not decide."""
+    """Set ``CAREROUTE_REASON`` so the dialplan's fallback records why the engine did not decide."""
     # OSError: Asterisk closed the pipes, so the caller is gone and there is nothing to tell.
     with contextlib.suppress(OSError):
         agi_command(stdout_fd, stdin, f'SET VARIABLE CAREROUTE_REASON "{reason}"')

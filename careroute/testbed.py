@@ -49,7 +49,7 @@ RECIPE: dict[str, object] = {
 
 #: Folder inside the root that contains each instance's configs, logs and sounds.
 RUN_BASE = "/srv/careroute-testbed"
-#: Where the EAGI relay script is installed inside the root; the default of
+#: Path of the EAGI relay script inside the root. It is the default of
 #: CAREROUTE_EAGI_RELAY in dialplan/extensions_careroute_eagi.conf.
 RELAY_PATH = "/usr/local/lib/careroute/eagi_relay.py"
 
@@ -257,7 +257,7 @@ class Testbed:
         prompts.mkdir(parents=True, exist_ok=True)
         for prompt in (repo_root() / "dialplan" / "sounds").glob("*.wav"):
             shutil.copyfile(prompt, prompts / prompt.name)
-        # The EAGI dialplan runs the relay from where the README tells admins to install it.
+        # The relay goes to the path the README gives admins, which the EAGI dialplan uses.
         # Other test beds may share the root, so the file is replaced in one rename.
         relay = self.root / RELAY_PATH.lstrip("/")
         relay.parent.mkdir(parents=True, exist_ok=True)

@@ -29,8 +29,8 @@ from careroute.testcallers import place_call
 
 #: The greeting lasts about 4 s; a caller starts talking after it.
 GREETING_S = 4.0
-#: With the engine down the relay fails at its connect, which is refused at
-#: once on loopback; the rest is a few dialplan steps and the Local channel set-up.
+#: With the engine down, loopback refuses the relay's connect at once. The
+#: rest of the bound covers a few dialplan steps and the Local channel set-up.
 ENGINE_DOWN_BOUND_S = 5.0
 #: Seconds of caller audio the byte-order probe records.
 PROBE_SECONDS = 2.5
@@ -95,6 +95,19 @@ async def test_eagi_engine_down_reaches_front_desk(testbed: Testbed) -> None:
     assert arrival.arrived_at - placed_at < ENGINE_DOWN_BOUND_S
 
 
+@pytest.mark.asyncio
+async def test_eagi_missing_relay_reaches_front_desk(testbed: Testbed) -> None:
+    async with queue_watch(testbed) as watch:
+        call = await place_call(
+            testbed, None, hold_s=10, entry="inbound-eagi",
+            variables={"CAREROUTE_EAGI_RELAY": "/usr/local/lib/careroute/missing.py"},
+        )
+        arrival = await watch.wait_for(call.caller_channel_id, timeout_s=ENGINE_DOWN_BOUND_S)
+    assert arrival is not None
+    assert arrival.queue == "front_desk"
+    assert arrival.reason == "relay failed"
+
+
 def best_correlation(received: np.ndarray, source: np.ndarray) -> float:
     """Return the peak normalized cross-correlation of ``source`` within ``received``."""
     received = received.astype(np.float64)
@@ -115,13 +128,13 @@ async def test_eagi_audio_is_little_endian_slin(testbed: Testbed) -> None:
     wav = synthesize("I need a refill on my blood pressure pills.", "piper:joe")
     source_pcm, source_rate = read_pcm16(wav)
     received = bytearray()
-    wanted_bytes = int(PROBE_SECONDS * source_rate) * 2
+    expected_bytes = int(PROBE_SECONDS * source_rate) * 2
     recorded = asyncio.Event()
 
     async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             frame_type, _ = await read_frame(reader)
-            while frame_type != FRAME_HANGUP and len(received) < wanted_bytes:
+            while frame_type != FRAME_HANGUP and len(received) < expected_bytes:
                 frame_type, payload = await read_frame(reader)
                 if frame_type == FRAME_AUDIO:
                     received.extend(payload)
@@ -145,6 +158,6 @@ async def test_eagi_audio_is_little_endian_slin(testbed: Testbed) -> None:
     source = np.frombuffer(source_pcm, dtype="<i2")[: int(source_rate * 1.5)]
     little = best_correlation(np.frombuffer(bytes(received[:usable]), dtype="<i2"), source)
     big = best_correlation(np.frombuffer(bytes(received[:usable]), dtype=">i2"), source)
-    assert len(received) >= wanted_bytes
+    assert len(received) >= expected_bytes
     assert little > 0.9
     assert big < 0.5
