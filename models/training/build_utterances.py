@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE))
 import patterns_admin  # noqa: E402
 import patterns_callers  # noqa: E402
 import patterns_clinical  # noqa: E402
+import patterns_situations  # noqa: E402
 import phrasebook as pb  # noqa: E402
 
 OUTPUT = HERE / "utterances.jsonl"
@@ -86,7 +87,9 @@ def expand() -> list[dict[str, str]]:
         patterns_callers.NURSE_ROUTINE_MORE, patterns_callers.NURSE_URGENT_MORE,
         patterns_callers.NURSE_EMERGENCY_MORE, patterns_callers.REFILL_MORE,
         patterns_callers.BILLING_MORE, patterns_callers.SCHEDULING_MORE,
-        patterns_callers.FRONT_DESK_MORE,
+        patterns_callers.FRONT_DESK_MORE, patterns_situations.NURSE_SITUATIONS,
+        patterns_situations.REFILL_SITUATIONS, patterns_situations.BILLING_SITUATIONS,
+        patterns_situations.SCHEDULING_SITUATIONS, patterns_situations.FRONT_DESK_SITUATIONS,
     ]
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
