@@ -40,10 +40,18 @@ class DecoderSettings:
     """Decoding beam (``--beam``); a smaller beam prunes more hypotheses."""
     lattice_beam: float | None = None
     """Lattice pruning beam (``--lattice-beam``)."""
+    frames_per_chunk: int | None = None
+    """Feature frames (10 ms each) the acoustic model scores at a time (``--frames-per-chunk``,
+    Kaldi's default 20); a partial result can change only once per chunk."""
 
     def options(self) -> dict[str, str]:
         """Return the set values as model.conf option names without ``--``, to their text."""
-        values = {"max-active": self.max_active, "beam": self.beam, "lattice-beam": self.lattice_beam}
+        values = {
+            "max-active": self.max_active,
+            "beam": self.beam,
+            "lattice-beam": self.lattice_beam,
+            "frames-per-chunk": self.frames_per_chunk,
+        }
         return {name: str(value) for name, value in values.items() if value is not None}
 
 

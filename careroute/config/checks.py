@@ -67,6 +67,11 @@ def _max_active(value: Any) -> str | None:
     return None if value >= 2 else "use a whole number of 2 or more, or null for the model's value"
 
 
+def _frames_per_chunk(value: Any) -> str | None:
+    # Kaldi rounds the chunk up to a multiple of the frame subsampling factor (3 here).
+    return None if value >= 3 else "use a whole number of 3 or more, or null for Kaldi's 20"
+
+
 def _sample_rate(value: Any) -> str | None:
     if value in _SAMPLE_RATES:
         return None
@@ -100,6 +105,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "dtmf_digit": _dtmf_digit,
     "sample_rate": _sample_rate,
     "max_active": _max_active,
+    "frames_per_chunk": _frames_per_chunk,
     "ip_address": _ip_address,
     "http_url": _http_url,
 }

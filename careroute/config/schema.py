@@ -51,15 +51,17 @@ DEFAULT_NO_RTP_TIMEOUT = 2.0
 DEFAULT_MODEL_SAMPLE_RATE = 16000
 #: Kaldi decoder settings written into an overlay of the model folder; None keeps the
 #: model's own conf/model.conf value (vosk-model-small-en-us-0.15 ships max-active 3000,
-#: beam 10.0, lattice-beam 2.0). DEFAULT_MAX_ACTIVE and DEFAULT_BEAM are the cheapest grid point
-#: whose word error rate on synthesized training sentences stayed within 1 point of
-#: the model's own settings (docs/benchmarks.md, "Decoder settings").
-DEFAULT_MAX_ACTIVE: int | None = 1500
-DEFAULT_BEAM: float | None = 8.0
+#: beam 10.0, lattice-beam 2.0). With the static graph (careroute.static_graph) the
+#: model's own values cost less CPU than max-active 1500 and beam 8.0 did on the
+#: on-the-fly graph, and they recognize a little better (docs/benchmarks.md,
+#: "Decoder settings").
+DEFAULT_MAX_ACTIVE: int | None = None
+DEFAULT_BEAM: float | None = None
 DEFAULT_LATTICE_BEAM: float | None = None
-#: A chunk of 9 frames lets a partial result change every 90 ms instead of every
-#: 210 ms (Kaldi's 20, rounded up to the model's subsampling factor of 3), for about
-#: half again the decoding CPU; docs/benchmarks.md has the measurements.
+#: A chunk of 9 frames lets a partial result change every 90 ms instead of about
+#: every 210 ms (Kaldi's 20, rounded up to the model's subsampling factor of 3). It
+#: costs about half again the decoding CPU and recognized the dev calls slightly
+#: better; docs/benchmarks.md has the measurements.
 DEFAULT_FRAMES_PER_CHUNK: int | None = 9
 
 # -- routing -------------------------------------------------------------------

@@ -78,6 +78,8 @@ def test_config_default_model_path() -> None:
         pytest.param({"routing": {"max_listen_seconds": 3.0}}, "reprompt never plays", id="listen-shorter"),
         pytest.param({"prompts": {"greeting": "hello.wav"}}, "without extension", id="sound-extension"),
         pytest.param({"recognizer": {"sample_rate": 11025}}, "model's sample rate", id="sample-rate"),
+        pytest.param({"recognizer": {"frames_per_chunk": 2}}, "whole number of 3 or more", id="chunk-too-small"),
+        pytest.param({"recognizer": {"graph": "dynamic"}}, "recognizer.graph = 'dynamic' is invalid", id="graph-choice"),
         pytest.param({"routing": []}, "routing must be a mapping", id="section-type"),
         pytest.param(["ari"], "the top level must be a mapping", id="top-level-list"),
         pytest.param({"classifier": {"artifact_path": 5}}, "use a file or folder path", id="path-type"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,15 @@ def test_overlay_conf_carries_settings(model_dir: Path, tmp_path: Path) -> None:
     assert conf.startswith("# decoder settings\n")
 
 
+def test_overlay_conf_appends_frames_per_chunk(model_dir: Path, tmp_path: Path) -> None:
+    overlay = tuned_model_path(
+        model_dir, DecoderSettings(frames_per_chunk=9), root=tmp_path / "tuned"
+    )
+    assert (
+        read_option((overlay / MODEL_CONF).read_text(encoding="utf-8"), "frames-per-chunk") == "9"
+    )
+
+
 def test_overlay_conf_is_a_real_file(model_dir: Path, tmp_path: Path) -> None:
     overlay = tuned_model_path(model_dir, CHEAP, root=tmp_path / "tuned")
     assert not (overlay / MODEL_CONF).is_symlink()
@@ -91,7 +101,9 @@ def test_overlay_leaves_no_staging_folder(model_dir: Path, tmp_path: Path) -> No
 
 def test_overlay_differs_per_setting(model_dir: Path, tmp_path: Path) -> None:
     cheap = tuned_model_path(model_dir, CHEAP, root=tmp_path / "tuned")
-    other = tuned_model_path(model_dir, DecoderSettings(max_active=1000, beam=9.0), root=tmp_path / "tuned")
+    other = tuned_model_path(
+        model_dir, DecoderSettings(max_active=1000, beam=9.0), root=tmp_path / "tuned"
+    )
     assert cheap != other
 
 
@@ -180,3 +192,28 @@ def test_load_model_tuned_decodes_speech(
     recognizer.accept(pcm)
     recognizer.finish()
     assert "refill" in recognizer.transcript
+
+
+def _update_gaps_ms(model: object, pcm: bytes, rate: int) -> list[int]:
+    """Return the audio time between successive recognizer updates, fed in 20 ms frames."""
+    recognizer = StreamingRecognizer(model, input_rate=rate)
+    frame = rate // 50 * 2
+    times = []
+    for index, start in enumerate(range(0, len(pcm), frame)):
+        if recognizer.accept(pcm[start : start + frame]) is not None:
+            times.append((index + 1) * 20)
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def test_smaller_chunk_gives_more_frequent_partials(vosk_model_dir: Path) -> None:
+    pcm, rate = read_pcm16(
+        synthesize("I need a refill of my inhaler and my blood pressure pills.", "piper:joe")
+    )
+    default_gaps = _update_gaps_ms(
+        load_vosk_model(vosk_model_dir, decoder=DecoderSettings(frames_per_chunk=20)), pcm, rate
+    )
+    small_gaps = _update_gaps_ms(
+        load_vosk_model(vosk_model_dir, decoder=DecoderSettings(frames_per_chunk=9)), pcm, rate
+    )
+    assert min(default_gaps) >= 200
+    assert min(small_gaps) <= 120
