@@ -10,13 +10,17 @@ from careroute.model_tuning import DecoderSettings
 
 
 def test_decoder_null_keeps_model_values() -> None:
-    config = parse_config({"recognizer": {"max_active": None, "beam": None, "lattice_beam": None}})
+    config = parse_config(
+        {"recognizer": {"max_active": None, "beam": None, "lattice_beam": None, "frames_per_chunk": None}}
+    )
     assert config.recognizer.decoder_settings() == DecoderSettings()
 
 
 def test_decoder_values_parsed() -> None:
-    config = parse_config({"recognizer": {"max_active": 1500, "beam": 9, "lattice_beam": 1.5}})
-    assert config.recognizer.decoder_settings() == DecoderSettings(1500, 9.0, 1.5)
+    config = parse_config(
+        {"recognizer": {"max_active": 1500, "beam": 9, "lattice_beam": 1.5, "frames_per_chunk": 12}}
+    )
+    assert config.recognizer.decoder_settings() == DecoderSettings(1500, 9.0, 1.5, 12)
 
 
 def test_decoder_int_beam_becomes_float() -> None:
