@@ -1,6 +1,6 @@
 """Word and character n-gram features, and a fast scorer for one partial at a time.
 
-Training uses scikit-learn's ``TfidfVectorizer`` (word 1-2 grams and
+Training uses scikit-learn's ``TfidfVectorizer`` (word 1-3 grams and
 character 2-5 grams inside word boundaries, which survive recognizer
 misspellings such as "listen up or" for "lisinopril"). Scoring one short
 partial through ``transform`` spends most of its time in input validation and
@@ -28,8 +28,12 @@ def make_vectorizers() -> tuple[Any, Any]:
     """Return unfitted (word, char) vectorizers with the settings the artifact uses."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    # Word 1-3 grams, chosen by grouped cross-validation on the training data
+    # (3686 utterances plus variants):
+    # same queue accuracy as 1-2 grams (0.9745 against 0.974), and the urgency
+    # head called half as many Vosk partials emergencies (0.0041 against 0.0076).
     word = TfidfVectorizer(
-        analyzer="word", ngram_range=(1, 2), token_pattern=TOKEN_PATTERN, lowercase=False,
+        analyzer="word", ngram_range=(1, 3), token_pattern=TOKEN_PATTERN, lowercase=False,
         sublinear_tf=True, min_df=2, dtype=np.float32,
     )
     char = TfidfVectorizer(

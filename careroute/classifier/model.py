@@ -10,6 +10,9 @@
    non-generic words was seen in training, or when the queue head's own
    ``undecided`` class or low confidence says there is not enough to route.
 4. Otherwise report the queue head's best queue and the urgency head's label.
+   The urgency head alone calls an emergency only when it is sure
+   (``MODEL_EMERGENCY_MIN``) and the partial has enough known content words
+   (``MODEL_EMERGENCY_MIN_WORDS``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ MIN_QUEUE_CONFIDENCE = 0.35
 #: The urgency head alone may call an emergency only this sure: the rule layer
 #: carries emergency recall, the model adds paraphrases the rules miss.
 MODEL_EMERGENCY_MIN = 0.6
+#: The urgency head alone may call an emergency only on a partial with at
+#: least this many known non-generic words.
+#: Shorter partials ("i feel", "a lot of", "but") are what Vosk emits
+#: mid-sentence, and every emergency sentence this short in the training data
+#: (24 of them) is caught by the red-flag rules.
+MODEL_EMERGENCY_MIN_WORDS = 2
 
 
 class Classifier:
@@ -75,7 +84,11 @@ class Classifier:
 
     def has_evidence(self, words: list[str]) -> bool:
         """Return whether any non-generic word was seen in training."""
-        return any(w not in GENERIC_WORDS and w in self._known_words for w in words)
+        return self.evidence_words(words) > 0
+
+    def evidence_words(self, words: list[str]) -> int:
+        """Return how many of ``words`` are non-generic and were seen in training."""
+        return sum(1 for w in words if w not in GENERIC_WORDS and w in self._known_words)
 
     def score(self, text: str) -> Scores:
         """Score one partial or final transcript."""
@@ -96,7 +109,7 @@ class Classifier:
             or float(queue_raw[self._undecided_index]) >= queue_confidence
             or queue_confidence < MIN_QUEUE_CONFIDENCE
         )
-        urgency, urgency_confidence = self._urgency(urgency_probs)
+        urgency, urgency_confidence = self._urgency(urgency_probs, self.evidence_words(words))
 
         if any(hit.urgency == "emergency" for hit in flags):
             return Scores("nurse", 1.0, "emergency", 1.0, queue_probs, urgency_probs, flags, False)
@@ -112,8 +125,8 @@ class Classifier:
         return Scores(best_queue, queue_confidence, urgency, urgency_confidence,
                       queue_probs, urgency_probs, (), False)
 
-    def _urgency(self, probs: dict[str, float]) -> tuple[str, float]:
-        if probs["emergency"] >= MODEL_EMERGENCY_MIN:
+    def _urgency(self, probs: dict[str, float], evidence_words: int) -> tuple[str, float]:
+        if probs["emergency"] >= MODEL_EMERGENCY_MIN and evidence_words >= MODEL_EMERGENCY_MIN_WORDS:
             return "emergency", probs["emergency"]
         label = "urgent" if probs["urgent"] > probs["routine"] else "routine"
         return label, probs[label]

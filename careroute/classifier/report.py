@@ -58,7 +58,7 @@ healthcare phone calls. Written by `careroute train`; do not edit by hand.
 
 ## Model
 
-- Features: word 1-2 grams and character 2-5 grams (within word boundaries)
+- Features: word 1-3 grams and character 2-5 grams (within word boundaries)
   of normalised text, tf-idf weighted, {metadata['features']} features.
 - Heads: two multinomial logistic regressions (queue with an extra
   `undecided` class, urgency), C = {metadata['C']}.
@@ -80,8 +80,8 @@ train the urgency head only (the `partials` rows below).
 | --- | --- |
 {source_lines}
 
-Training rows including prefixes: {metadata['rows']} (queue labels of all rows:
-{metadata['row_queues']}).
+Training rows including prefixes: {metadata['rows']} (queue labels of the rows
+the queue head is fitted on: {metadata['row_queues']}).
 
 Full sentences by label:
 
@@ -121,5 +121,8 @@ emergency (probability {MODEL_EMERGENCY_MIN} or more).
   real calls; real callers ramble, interrupt themselves and use words the
   training data lacks. Review misclassified calls and retrain with
   `careroute train --corrections FILE`.
+- Vosk variants without a `decoder` field were decoded with the model's own
+  decoder settings (max-active 3000, beam 10.0), not the service's pruned
+  ones, so they are a little cleaner than what a live call produces.
 - English only.
 """

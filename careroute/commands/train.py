@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         metadata = {
             "sources": dict(data.counts),
             "rows": len(data.texts),
-            "row_queues": dict(Counter(data.queues)),
+            # Urgency-only rows (Vosk partials) carry a placeholder queue label, so leave them out.
+            "row_queues": dict(Counter(q for q, w in zip(data.queues, data.queue_weights, strict=True) if w > 0)),
             "C": REGULARISATION_C,
             "cv_folds": CV_FOLDS,
             "queue_temperature": temperatures[0],

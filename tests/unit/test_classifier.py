@@ -79,6 +79,17 @@ def test_classifier_routes_plain_cases(classifier: Classifier, text: str, queue:
     assert scores.urgency == urgency
 
 
+@pytest.mark.parametrize(
+    "text",
+    # Short or garbled partials of the kind Vosk emits mid-sentence; the
+    # model alone used to call several of them emergencies.
+    ["but", "a lot", "a lot of", "i feel", "i live", "my heart", "my heart is", "hello i kind of",
+     "i mean a lot of", "i have a", "the pain in my", "she is", "i am not", "research and"],
+)
+def test_classifier_garbled_partial_not_emergency(classifier: Classifier, text: str) -> None:
+    assert classifier.score(text).urgency != "emergency"
+
+
 def test_classifier_probabilities_cover_all_queues(classifier: Classifier) -> None:
     scores = classifier.score("question about my bill")
     assert set(scores.queue_probs) == {"nurse", "refill", "billing", "scheduling", "front_desk"}
