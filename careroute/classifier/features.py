@@ -29,9 +29,9 @@ def make_vectorizers() -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     # Word 1-3 grams, chosen by grouped cross-validation on the training data
-    # (3686 utterances plus variants):
-    # same queue accuracy as 1-2 grams (0.9745 against 0.974), and the urgency
-    # head called half as many Vosk partials emergencies (0.0041 against 0.0076).
+    # (3686 utterances plus variants): the same queue accuracy as 1-2 grams
+    # (0.9745 against 0.974), and the urgency head called half as many Vosk
+    # partials emergencies (0.0041 against 0.0076).
     word = TfidfVectorizer(
         analyzer="word", ngram_range=(1, 3), token_pattern=TOKEN_PATTERN, lowercase=False,
         sublinear_tf=True, min_df=2, dtype=np.float32,
