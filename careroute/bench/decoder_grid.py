@@ -28,6 +28,7 @@ from careroute.model_tuning import DecoderSettings, tuned_model_path
 from careroute.paths import repo_root, vosk_model_path
 from careroute.recognizer import StreamingRecognizer
 from careroute.speech import read_pcm16, synthesize
+from careroute.static_graph import static_model_path
 
 #: A Piper voice and an espeak-ng formant voice, as the test callers use.
 VOICES = ("piper:joe", "espeak-ng:en-us+m1:s=150:p=50:g=1")
@@ -118,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "default: max-active 3000 2000 1500 1000 x beam 10 9 8)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="passes over the grid; CPU is the median over rounds (default 1)")
+    parser.add_argument("--graph", choices=("static", "lookahead"), default="static",
+                        help="decoding graph: the static one 'make model' builds (default) or the "
+                        "model's on-the-fly pair")
+    parser.add_argument("--frames-per-chunk", type=int, default=None,
+                        help="Kaldi --frames-per-chunk for every point (default: Kaldi's 20)")
     parser.add_argument("--output", type=Path, default=Path("build/bench/decoder_grid.json"),
                         help="where to write the JSON figures")
     args = parser.parse_args(argv)
@@ -127,14 +133,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     vosk.SetLogLevel(-1)
     clips = load_clips(args.sentences, repo_root() / "models" / "training" / "utterances.jsonl")
+    base = vosk_model_path()
+    if args.graph == "static":
+        static = static_model_path(base)
+        if static is None:
+            parser.error(f"no static graph is built for {str(base)!r}; run 'make model' or pass --graph lookahead")
+        base = static
     # One untimed pass so the first grid point does not pay for cold caches.
-    measure(vosk.Model(str(vosk_model_path())), clips[:4])
+    measure(vosk.Model(str(base)), clips[:4])
     cpu: dict[tuple[int, float], list[float]] = {point: [] for point in points}
     wer: dict[tuple[int, float], float] = {}
     # Rounds visit every point in turn, so a change in the machine's load spreads over all points.
     for round_number in range(1, args.rounds + 1):
         for max_active, beam in points:
-            folder = tuned_model_path(vosk_model_path(), DecoderSettings(max_active=max_active, beam=beam))
+            settings = DecoderSettings(
+                max_active=max_active, beam=beam, frames_per_chunk=args.frames_per_chunk
+            )
+            folder = tuned_model_path(base, settings)
             model = vosk.Model(str(folder))
             figures = measure(model, clips)
             del model
@@ -151,7 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
-        json.dumps({"clips": len(clips), "voices": VOICES, "rounds": args.rounds, "rows": rows}, indent=2)
+        json.dumps(
+            {"clips": len(clips), "voices": VOICES, "rounds": args.rounds, "graph": args.graph,
+             "frames_per_chunk": args.frames_per_chunk, "rows": rows},
+            indent=2,
+        )
         + "\n",
         encoding="utf-8",
     )
