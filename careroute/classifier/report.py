@@ -121,8 +121,9 @@ emergency (probability {MODEL_EMERGENCY_MIN} or more).
   real calls; real callers ramble, interrupt themselves and use words the
   training data lacks. Review misclassified calls and retrain with
   `careroute train --corrections FILE`.
-- Vosk variants without a `decoder` field were decoded with the model's own
-  decoder settings (max-active 3000, beam 10.0), not the service's pruned
-  ones, so they are a little cleaner than what a live call produces.
+- Vosk variants without a `decoder` field were decoded by an older
+  transcriber with the model's own decoder options in 0.25 s chunks, not as
+  the service decodes a call. Rows with it record the decoder options of the
+  recognizer section at the time they were made.
 - English only.
 """

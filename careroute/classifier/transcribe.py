@@ -3,8 +3,8 @@
 Training rows and evaluation figures should see the text the classifier meets
 on a call, so a file is decoded the way the service decodes a call: the model
 loads through ``careroute.recognizer.load_vosk_model`` with the recognizer
-section's decoding graph and pruned decoder settings (``RecognizerConfig``:
-max_active 1500, beam 8.0 by default), and the audio goes through the service's
+section's decoding graph and decoder settings (the ``RecognizerConfig``
+defaults, which equal ``config/careroute.yaml``), and the audio goes through the service's
 ``StreamingRecognizer`` (which upsamples 8 kHz audio to the 16 kHz the small
 English model accepts) in packets of one RTP frame.
 """

@@ -12,8 +12,9 @@ the recognizer section's decoder settings, 20 ms packets) and written to
 ``vosk_variants.jsonl`` with the original labels. Only text is kept: the
 final transcript, and as ``partials`` every cumulative transcript the
 recognizer produced while the sentence streamed in. ``decoder`` names the
-decoder settings; rows without it were decoded with the model's own settings,
-before the service pruned its decoder, and have no partials.
+decoder options that differ from the model's own (and, on newer rows, the
+decoding graph). Rows without it were decoded by an older transcriber with
+the model's own options in 0.25 s chunks, and have no partials.
 Each row stores the spoken sentence as ``source_text`` and its id in
 ``utterances.jsonl`` as ``source``. Ids change whenever
 ``build_utterances.py`` runs after a pattern edit, so ``source`` is null for
@@ -32,6 +33,7 @@ from pathlib import Path
 from careroute.classifier.transcribe import decode_wav
 from careroute.config.schema import RecognizerConfig
 from careroute.speech import synthesize
+from careroute.static_graph import static_model_path
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "utterances.jsonl"
@@ -81,7 +83,12 @@ def main() -> None:
     voices = [pick_voice(rng) for _ in todo]
     made = 0
     recognizer = RecognizerConfig()
-    decoder = " ".join(f"{name}={value}" for name, value in recognizer.decoder_settings().options().items())
+    graph = recognizer.graph
+    if graph == "auto":
+        built = static_model_path(recognizer.resolved_model_path()) is not None
+        graph = "static" if built else "lookahead"
+    options = recognizer.decoder_settings().options()
+    decoder = " ".join([f"graph={graph}", *(f"{name}={value}" for name, value in options.items())])
     with OUTPUT.open("a", encoding="utf-8") as handle:
         for number, (row, voice) in enumerate(zip(todo, voices, strict=True), start=1):
             if row["text"] in done:
