@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import firwin, upfirdn
+from scipy.signal import firwin
 
 from careroute.errors import CareRouteError
 
@@ -267,6 +267,7 @@ class StreamingUpsampler:
                 firwin(2 * half_length + 1, 1.0 / factor, window=("kaiser", self.KAISER_BETA))
                 * factor
             )
+        self._phases = [self._taps[phase::factor] for phase in range(factor)]
         # Input samples of history that give every output of a new chunk full filter support.
         self._history_length = max(1, -(-(len(self._taps) - 1) // factor))
         self._history: npt.NDArray[np.float64] = np.zeros(self._history_length)
@@ -294,9 +295,13 @@ class StreamingUpsampler:
             return b""
         extended = np.concatenate((self._history, samples))
         self._history = extended[-self._history_length :]
-        start = self.factor * self._history_length
-        filtered: npt.NDArray[np.float64] = upfirdn(self._taps, extended, self.factor)
-        filtered = filtered[start : start + self.factor * samples.size]
+        # Polyphase form of upfirdn(taps, extended, factor)[factor * history:][:factor * size]:
+        # output phase p of input sample m is the sum over j of taps[p + factor*j] * x[m - j].
+        # Per 20 ms frame this is two short numpy convolutions instead of scipy's per-call set-up.
+        first = self._history_length
+        filtered = np.empty(self.factor * samples.size)
+        for phase, taps in enumerate(self._phases):
+            filtered[phase :: self.factor] = np.convolve(extended, taps)[first : first + samples.size]
         if self._to_discard:
             dropped = min(self._to_discard, filtered.size)
             filtered = filtered[dropped:]

@@ -261,7 +261,10 @@ class CallPipeline:
             self.trace.first_audio_at = moment
         if self._start_on_audio:
             self.policy.start(moment)
-        if self._voiced_run(pcm) >= VOICE_MIN_SECONDS:
+        if self.policy.heard_speech:
+            # Loudness only matters to the no-speech timer, which speech has stopped already.
+            self._voiced_seconds = 0.0
+        elif self._voiced_run(pcm) >= VOICE_MIN_SECONDS:
             self.policy.voice(moment)
 
         began = time.perf_counter()

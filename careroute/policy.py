@@ -101,6 +101,11 @@ class RoutingPolicy:
         self._model_emergency_streak = 0
 
     @property
+    def heard_speech(self) -> bool:
+        """Return True once the caller spoke since listening started or since the reprompt."""
+        return self._heard_speech
+
+    @property
     def decided(self) -> bool:
         """Return True once the call has a decision."""
         return self.decision is not None

@@ -227,6 +227,7 @@ class StreamingRecognizer:
         self._kaldi.SetPartialWords(partial_words)
         self._finals: list[str] = []
         self._partial = ""
+        self._partial_raw: str | None = None
         self._last_text = ""
         self._samples_fed = 0
         self._closed = False
@@ -242,6 +243,7 @@ class StreamingRecognizer:
         self._upsampler = StreamingUpsampler(self.sample_rate // self.input_rate)
         self._finals = []
         self._partial = ""
+        self._partial_raw = None
         self._last_text = ""
         self._samples_fed = 0
         self._closed = False
@@ -277,7 +279,12 @@ class StreamingRecognizer:
             return None
         if self._accept_waveform(audio):
             return self._final(json.loads(self._kaldi.Result()))
-        return self._partial_update(json.loads(self._kaldi.PartialResult()))
+        raw = self._kaldi.PartialResult()
+        if raw == self._partial_raw:
+            # Vosk decodes in chunks, so most 20 ms frames leave the partial as it was.
+            return None
+        self._partial_raw = raw
+        return self._partial_update(json.loads(raw))
 
     def _accept_waveform(self, audio: bytes) -> bool:
         try:
@@ -307,6 +314,7 @@ class StreamingRecognizer:
 
     def _final(self, result: dict[str, Any]) -> RecognizerUpdate | None:
         self._partial = ""
+        self._partial_raw = None
         segment = str(result.get("text", "")).strip()
         if not segment:
             # An endpoint in silence or noise produces an empty final: no words.
