@@ -24,6 +24,7 @@ from ari_app.runner import warn_unknown_queues
 from careroute.audio import TELEPHONE_RATE_HZ
 from careroute.classifier import Classifier
 from careroute.config import CareRouteConfig
+from careroute.errors import ConfigError
 from careroute.pipeline import CallPipeline
 from careroute.recognizer import RecognizerPool, load_vosk_model
 
@@ -67,9 +68,19 @@ class EagiServer:
         """Listen for relay connections; port 0 picks a free port, stored in ``port``.
 
         Raises:
-            OSError: the address cannot be bound (in use, or not a local address).
+            ConfigError: the address cannot be bound (in use, or not a local address).
         """
-        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        try:
+            self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        except OSError as exc:
+            # asyncio's strerror repeats the address, so take the plain text of the errno.
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ConfigError(
+                f"eagi.bind:eagi.port {self.host}:{self.port} cannot be opened "
+                f"({reason}); stop the process that holds the port "
+                f"(ss -ltnp 'sport = :{self.port}') or set another eagi.port, and set "
+                f"CAREROUTE_EAGI_ENGINE={self.host}:PORT in the dialplan's [globals] to match"
+            ) from exc
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("eagi.server.started", host=self.host, port=self.port)
 
