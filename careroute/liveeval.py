@@ -58,6 +58,14 @@ DEFAULT_CALL_TIMEOUT_S = 45.0
 #: plus the queue entry took well under a second on the test bed.
 ESCALATION_GRACE_S = 3.0
 DEFAULT_CONCURRENCY = 4
+#: The only WAV format the test callers can play. Asterisk 22's format_wav
+#: reads 16-bit PCM mono from a lowercase ``.wav`` file and expects 8000 Hz
+#: there (16 kHz needs the ``.wav16`` suffix); other files fail to play.
+CALLER_WAV_RATE_HZ = 8000
+CALLER_WAV_SAMPLE_BYTES = 2
+CALLER_WAV_CHANNELS = 1
+#: Hint appended to every audio problem: sox is already a requirement.
+CONVERT_HINT = "convert it with `sox IN -r 8000 -c 1 -b 16 -e signed-integer OUT.wav`"
 
 
 def greeting_seconds(path: Path | None = None) -> float:
@@ -68,6 +76,36 @@ def greeting_seconds(path: Path | None = None) -> float:
             return wav.getnframes() / wav.getframerate()
     except (OSError, wave.Error) as exc:
         raise CareRouteError(f"greeting {str(path)!r} cannot be read as a WAV file ({exc})") from exc
+
+
+def caller_audio_problem(path: Path) -> str | None:
+    """Return what keeps the test bed from playing ``path``, or None when it can.
+
+    The file must be a complete ``.wav`` of 16-bit PCM mono at 8000 Hz. A file
+    that fails the check would be played as silence and scored as a miss.
+    """
+    if path.suffix != ".wav":
+        return f"has the suffix {path.suffix!r}; the test bed plays only .wav files"
+    try:
+        with wave.open(str(path), "rb") as wav:
+            channels, sample_bytes, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+            expected_frames = wav.getnframes()
+            data = wav.readframes(expected_frames)
+    except (OSError, EOFError, wave.Error) as exc:
+        # wave reads only PCM, so mu-law or float WAV files end here too ("unknown format: 7").
+        return f"cannot be read as a PCM WAV file ({exc}); {CONVERT_HINT}"
+    if sample_bytes != CALLER_WAV_SAMPLE_BYTES:
+        return f"has {sample_bytes * 8}-bit samples, not 16-bit; {CONVERT_HINT}"
+    if channels != CALLER_WAV_CHANNELS:
+        return f"has {channels} channels, not 1 (mono); {CONVERT_HINT}"
+    if rate != CALLER_WAV_RATE_HZ:
+        return f"is sampled at {rate} Hz, not {CALLER_WAV_RATE_HZ} Hz; {CONVERT_HINT}"
+    frames = len(data) // (sample_bytes * channels)
+    if frames == 0:
+        return "contains no audio frames"
+    if frames < expected_frames:
+        return f"is truncated: its header declares {expected_frames} frames, the file has {frames}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -160,6 +198,9 @@ class LiveEval:
             hard=call.hard,
             emergency_prio=self.emergency_prio,
         )
+        problem = caller_audio_problem(call.audio)
+        if problem is not None:
+            return replace(base, error=f"audio {str(call.audio)!r} {problem}")
         try:
             placed = await place_call(
                 self.testbed, call.audio, delay_s=self.caller_delay_s, hold_s=self.call_timeout_s

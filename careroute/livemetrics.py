@@ -17,8 +17,9 @@ Definitions (also in the README):
   the latency after the decisive words is at least this figure.
 - ``answer_to_queue_ms``: from the AMI ``Newstate Up`` of the caller to the
   AMI ``CareRouteQueue`` event of the same channel; it includes the greeting.
-- ``errors``: calls that could not be placed or never reached a queue
-  within the per-call timeout.
+- ``errors``: calls that could not be placed (an originate failure, or an
+  audio file the test bed cannot play) or never reached a queue within the
+  per-call timeout. They count as wrong in the other figures too.
 
 Percentiles interpolate linearly between the closest ranks (numpy's default).
 """
