@@ -18,7 +18,7 @@ from careroute.errors import CareRouteError
 #: Subcommand name -> (module under careroute.commands, one-line help).
 COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("model", "download or locate the Vosk speech model"),
-    "testbed": ("testbed", "start or stop the local Asterisk test bed"),
+    "testbed": ("testbed", "build, run (until Ctrl-C) or check the local Asterisk test bed"),
     "train": ("train", "train the intent and urgency classifier and write its model card"),
     "evaluate": ("evaluate", "score a labelled call manifest with the classifier"),
     "ari": ("ari", "run the live triage service against Asterisk's ARI"),

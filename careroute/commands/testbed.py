@@ -13,24 +13,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "action",
         choices=("build", "run", "check"),
         help="build: only build the cached root; run: start Asterisk and keep it running "
-        "until Ctrl-C; check: start, query ARI, stop",
+        "until Ctrl-C or SIGTERM; check: start, query ARI, stop",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     import httpx
 
-    from careroute.testbed import Testbed, ensure_root
+    from careroute.errors import TestbedError
+    from careroute.testbed import Testbed, TestbedSettings, ensure_root
 
     def progress(message: str) -> None:
         print(f"careroute testbed: {message}", file=sys.stderr)
 
+    settings = TestbedSettings()
+    if settings.rtp_start > settings.rtp_end:
+        raise TestbedError(
+            f"CAREROUTE_TESTBED_RTP_START={settings.rtp_start} is above "
+            f"CAREROUTE_TESTBED_RTP_END={settings.rtp_end}; set the start port at or below the end port"
+        )
     root = ensure_root(progress=progress)
     if args.action == "build":
         print(f"Asterisk test-bed root: {root}")
         return 0
 
-    bed = Testbed(root)
+    bed = Testbed(root, settings)
     bed.start()
     try:
         info = httpx.get(
