@@ -1,12 +1,15 @@
 """structlog set-up shared by every CareRoute process.
 
 Log lines are JSON unless stderr is a terminal, where they are rendered for
-people. Every call binds its call id once with ``bind_call``; the contextvar
-follows the call into worker threads through ``contextvars.copy_context``.
+people. Call sessions bind their call id on their own logger
+(``log.bind(call_id=...)``). ``log_transcript`` takes the id as an argument,
+so code without a bound logger, such as the per-call pipeline, can use it.
 
 Privacy: at the default level no log line carries transcript text, caller
 numbers or caller names. ``configure_logging(debug_text=True)`` lifts that for
-troubleshooting and logs a warning saying so.
+troubleshooting and logs a warning saying so. At debug level, library
+records (panoramisk's raw AMI messages) can still carry caller numbers such
+as ``CallerIDNum`` in their message text, which this filter does not parse.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ SENSITIVE_KEYS = frozenset(
 )
 
 _debug_text = False
+
+#: Logger of the transcript lines that ``debug_text`` switches on.
+_transcript_log = structlog.get_logger("careroute.transcript")
 
 
 def _drop_sensitive(
@@ -98,3 +104,14 @@ def configure_logging(level: str = "info", *, json: bool | None = None, debug_te
 def text_logging_enabled() -> bool:
     """Return True when transcript text may be logged."""
     return _debug_text
+
+
+def log_transcript(call_id: str, kind: str, text: str) -> None:
+    """Log a recognizer result's cumulative transcript at info level, only with debug_text.
+
+    Without ``debug_text`` this does nothing, so calling it for every
+    recognizer update costs one global read. ``kind`` is ``partial`` or
+    ``final``, or ``watch-partial`` and ``watch-final`` after the decision.
+    """
+    if _debug_text:
+        _transcript_log.info("call.transcript", call_id=call_id, kind=kind, transcript=text)
