@@ -144,14 +144,13 @@ def caller_variables(entry: str, eagi_port: int | None) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
-    import logging
 
+    from careroute.commands.ami_errors import quiet_ami_library
     from careroute.logs import configure_logging
     from careroute.testbed import Testbed, root_path
 
     configure_logging("warning")
-    # panoramisk warns "Not able to reconnect" before the AMI error that is reported below.
-    logging.getLogger("panoramisk").setLevel(logging.ERROR)
+    quiet_ami_library()
     variables = caller_variables(args.entry, args.eagi_port)
     # The running test bed's run folder lives under the root; the root is not
     # built here, because a test bed that runs has one already.
@@ -162,8 +161,8 @@ def run(args: argparse.Namespace) -> int:
 async def _call(args: argparse.Namespace, testbed: Testbed, variables: dict[str, str]) -> int:
     import asyncio
 
-    from agi.ami import AmiConnectionError, AmiError
-    from careroute.errors import CareRouteError
+    from agi.ami import AmiError
+    from careroute.commands.ami_errors import ami_failure
     from careroute.livecalls import ami_session
     from careroute.queuewatch import QueueWatch
     from careroute.speech import synthesize
@@ -185,13 +184,10 @@ async def _call(args: argparse.Namespace, testbed: Testbed, variables: dict[str,
                     placed.caller_channel_id, 2, max(0.0, speech_ends_at - time.monotonic())
                 )
             arrivals = watch.arrivals(placed.caller_channel_id)
-    except AmiConnectionError as exc:
-        raise CareRouteError(
-            f"cannot connect to the test bed's AMI at 127.0.0.1:{testbed.ami_port} "
-            f"({_os_reason(exc)}); {START_HINT}"
-        ) from exc
     except AmiError as exc:
-        raise CareRouteError(f"the test bed's AMI at 127.0.0.1:{testbed.ami_port} failed: {exc}") from exc
+        raise ami_failure(
+            exc, testbed.ami_port, START_HINT, "the test bed's AMI secret is testbed-ami-secret"
+        ) from exc
     if not arrivals:
         print(f"no queue reached within {args.wait:.0f} s; {NO_QUEUE_HINTS[args.entry]}")
         return 1
@@ -235,15 +231,4 @@ async def _place(
             f"cannot reach the test bed's ARI at {testbed.ari_url} ({exc or type(exc).__name__}); "
             f"{START_HINT}"
         ) from exc
-
-
-def _os_reason(exc: BaseException) -> str:
-    """Return the OS error text behind ``exc`` (e.g. "Connection refused"), or its message."""
-    import os
-
-    cause = exc.__cause__
-    if isinstance(cause, OSError) and cause.errno:
-        return os.strerror(cause.errno)
-    return str(cause or exc)
-
 

@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     import os
     import time
 
+    from agi.ami import AmiError
+    from careroute.commands.ami_errors import ami_failure, quiet_ami_library
     from careroute.errors import CareRouteError
     from careroute.livecalls import PASSWORD_ENV, harness_config
     from careroute.liveeval import read_manifest, run_live_eval
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise CareRouteError("--external-app needs --ari-url: the running app and the test bed must be the same")
     calls = read_manifest(args.manifest, args.limit)
     configure_logging("warning")
+    quiet_ami_library()
 
     testbed, owned = _testbed(args)
     started = time.monotonic()
@@ -101,12 +104,22 @@ def run(args: argparse.Namespace) -> int:
         def report(result: CallResult) -> None:
             print(format_row(result), flush=True)
 
-        results = asyncio.run(
-            run_live_eval(
-                calls, testbed, config,
-                concurrency=args.concurrency, call_timeout_s=args.call_timeout, on_result=report,
+        try:
+            results = asyncio.run(
+                run_live_eval(
+                    calls, testbed, config,
+                    concurrency=args.concurrency, call_timeout_s=args.call_timeout, on_result=report,
+                )
             )
-        )
+        except AmiError as exc:
+            start_hint = (
+                "pass the running test bed's AMI port with --ami-port"
+                if args.ari_url is not None
+                else f"see the test bed's log {str(testbed.log_path)!r}"
+            )
+            raise ami_failure(
+                exc, testbed.ami_port, start_hint, f"pass its secret in ${AMI_PASSWORD_ENV}"
+            ) from exc
     finally:
         if owned:
             testbed.stop()
