@@ -162,15 +162,25 @@ async def run_service(config: CareRouteConfig) -> None:
             config.health.bind, config.health.port, lambda: service.ready, lambda: service.stats
         )
         await health.start()
-        task = asyncio.get_running_loop().create_task(service.run())
         loop = asyncio.get_running_loop()
+        task = loop.create_task(service.run())
+        stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop.set)
         log.info("service.started", ari=ari_base_url(config.ari.url), app=config.ari.app)
+        stopping = loop.create_task(stop.wait())
         try:
-            await task
-        except asyncio.CancelledError:
-            pass
+            await asyncio.wait((task, stopping), return_when=asyncio.FIRST_COMPLETED)
+            if stop.is_set():
+                # Callers in the app go to a human before the connection closes;
+                # without this they would wait in silence for the dialplan watchdog.
+                await service.drain()
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         finally:
+            stopping.cancel()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
             await health.stop()
             log.info("service.stopped")

@@ -46,6 +46,12 @@ log = structlog.get_logger("careroute.service")
 #: its own legs within a second of the caller leaving. The sweep only catches
 #: what a failed teardown left, so a slow cadence is enough.
 SWEEP_INTERVAL_S = 15.0
+#: CAREROUTE_REASON of callers handed to the fallback queue because the service stops.
+SHUTDOWN_REASON = "service stopping"
+#: Seconds a stopping service waits for its callers to be continued. Routing is a
+#: handful of REST requests (about 10 ms each on loopback), so 5 s leaves room for
+#: a slow Asterisk; callers not continued by then reach a human via the dialplan watchdog.
+DRAIN_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -90,12 +96,14 @@ class TriageService:
         self._owner: dict[str, CallSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = ServiceStats()
+        # True once drain() started: new callers go straight to the fallback queue.
+        self.draining = False
         self._log = log.bind(app=settings.app)
 
     @property
     def ready(self) -> bool:
         """True while the event socket is open and new calls can be taken."""
-        return self.client.connected.is_set()
+        return self.client.connected.is_set() and not self.draining
 
     def _spawn(self, coro: object, name: str) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
@@ -138,6 +146,9 @@ class TriageService:
                 self._spawn(self._remove_leg(channel.id), f"remove-{channel.id}")
             return
         if channel.id in self.sessions:
+            return
+        if self.draining:
+            self._spawn(self._rescue_caller(channel.id, SHUTDOWN_REASON), f"handover-{channel.id}")
             return
         session = CallSession(
             self.client,
@@ -250,15 +261,15 @@ class TriageService:
         except AriError as exc:
             self._log.warning("service.sweep.hangup_failed", channel=channel_id, error=str(exc))
 
-    async def _rescue_caller(self, channel_id: str) -> None:
-        """Send a caller stranded by an earlier run to the fallback queue."""
+    async def _rescue_caller(self, channel_id: str, reason: str = "recovered after reconnect") -> None:
+        """Send a caller stranded by an earlier run, or arriving while stopping, to the fallback queue."""
         queue = self.settings.fallback_queue
         try:
             for name, value in (
                 ("TIMEOUT(absolute)", "0"),
                 ("CAREROUTE_QUEUE", queue),
                 ("CAREROUTE_URGENCY", "routine"),
-                ("CAREROUTE_REASON", sanitize_dialplan_value("recovered after reconnect")),
+                ("CAREROUTE_REASON", sanitize_dialplan_value(reason)),
             ):
                 await self.client.set_channel_var(channel_id, name, value)
             await self.client.continue_in_dialplan(
@@ -277,6 +288,30 @@ class TriageService:
             await asyncio.sleep(SWEEP_INTERVAL_S)
             if self.ready:
                 await self.recover()
+
+    # -- shutdown ----------------------------------------------------------------
+
+    async def drain(self, reason: str = SHUTDOWN_REASON, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
+        """Hand every live caller over to the dialplan before the service stops.
+
+        Callers still being listened to go to the fallback queue; routed
+        callers keep their queue. Returns False when some session had not
+        finished after ``timeout_s`` (the dialplan watchdog still covers those).
+        """
+        self.draining = True
+        sessions = list(self.sessions.values())
+        if not sessions:
+            return True
+        self._log.warning("service.draining", live_calls=len(sessions), reason=reason)
+        for session in sessions:
+            session.hand_over(reason)
+        calls = [task for task in self._tasks if task.get_name().startswith("call-")]
+        if not calls:
+            return True
+        _, pending = await asyncio.wait(calls, timeout=timeout_s)
+        if pending:
+            self._log.error("service.drain.incomplete", calls_left=len(pending), timeout_s=timeout_s)
+        return not pending
 
     # -- run ---------------------------------------------------------------------
 

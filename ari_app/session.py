@@ -151,6 +151,8 @@ class CallSession:
         self._continue_requested = False
         # True while the call is in its queue and the app still listens for red flags.
         self._watching = False
+        # Set by hand_over: the service is stopping, so no escalation watch starts.
+        self._stopping = False
         self.escalation: Decision | None = None
         self._closed = False
         self._log = log.bind(call_id=self.call_id)
@@ -189,6 +191,36 @@ class CallSession:
             return
         if self.state in (CallState.ANSWERED, CallState.LISTENING, CallState.REPROMPTING) and not self._hung_up.is_set():
             self._log.warning("call.media.leg_lost", channel=channel_id)
+
+    def hand_over(self, reason: str) -> None:
+        """Release the caller to humans because the service is stopping.
+
+        A caller still being listened to goes to the fallback queue at once,
+        through the same routing as any decision. A routed caller whose
+        escalation watch is running keeps its queue and the watch ends. A
+        routing already under way completes.
+        """
+        self._stopping = True
+        if self._watching:
+            self.trace.mark("watch_ended")
+            self._finished.set()
+            return
+        if self._hung_up.is_set() or self.state not in (
+            CallState.NEW, CallState.ANSWERED, CallState.LISTENING, CallState.REPROMPTING
+        ):
+            return
+        decision = Decision(
+            queue=self.settings.fallback_queue,
+            urgency="routine",
+            confidence=0.0,
+            reason=reason,
+            priority=self.settings.priorities.get("routine", 0),
+            trigger=Trigger.SHUTDOWN,
+            decided_at=time.monotonic(),
+        )
+        self.decision = decision
+        self._transition(CallState.DECIDED)
+        self._spawn(self._route(decision))
 
     def playback_finished(self, playback_id: str) -> None:
         """Start the policy's no-speech timer once the greeting has played."""
@@ -454,6 +486,7 @@ class CallSession:
     def _should_watch(self, decision: Decision) -> bool:
         return (
             self._escalator is not None
+            and not self._stopping
             and self.settings.escalation_window_s > 0
             and decision.urgency != "emergency"
             and self._receiver is not None
@@ -528,6 +561,14 @@ class CallSession:
             if self._on_closed is not None:
                 self._on_closed(self)
 
+    def _outcome(self) -> str:
+        """Return how the call ended: routed, hung up, or left in the app (service failure)."""
+        if self.decision is not None and self.trace.marks.get("continued") is not None:
+            return "routed"
+        if self._hung_up.is_set():
+            return "hung_up"
+        return "not_routed"
+
     def _log_summary(self) -> None:
         decision = self.decision
         stats = self._receiver.stats if self._receiver else None
@@ -535,7 +576,7 @@ class CallSession:
         fields: dict[str, Any] = self._pipeline.trace.log_fields() if self._pipeline is not None else {}
         fields.pop("call_id", None)
         fields.update(
-            outcome="routed" if decision and self.trace.marks.get("continued") is not None else "hung_up",
+            outcome=self._outcome(),
             queue=decision.queue if decision else None,
             urgency=decision.urgency if decision else None,
             priority=decision.priority if decision else None,

@@ -50,6 +50,8 @@ class Trigger(StrEnum):
     """An emergency red flag was heard after a routine or urgent decision."""
     MEDIA_FAILURE = "media_failure"
     """The front end could not hear the caller (no RTP, lost media leg, app error)."""
+    SHUTDOWN = "shutdown"
+    """The service stopped while it was still listening to the caller."""
 
 
 @dataclass(frozen=True, slots=True)

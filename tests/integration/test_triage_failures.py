@@ -10,13 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
+import signal
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
+import yaml
 from structlog.testing import capture_logs
 
 import ari_app.session
@@ -320,6 +326,82 @@ async def test_replaced_app_registers_again(testbed: Testbed, vosk_model_dir) ->
 
 
 # -- what the caller does ------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_sigterm_hands_listening_caller_to_front_desk(
+    testbed: Testbed, vosk_model_dir, observer: AriClient, tmp_path
+) -> None:
+    # The real command in its own process, stopped the way systemd stops it.
+    config = {
+        "ari": {
+            "url": f"http://127.0.0.1:{testbed.settings.http_port}",
+            "user": testbed.ari_user,
+            "password_env": PASSWORD_ENV,
+        },
+        "recognizer": {"model_path": str(vosk_model_dir)},
+        "media": {"rtp_port_min": 33200, "rtp_port_max": 33299},
+        "health": {"port": testbed.settings.http_port + 12},  # health_port below
+        "ami": {
+            "enabled": True,
+            "port": testbed.ami_port,
+            "user": testbed.settings.ami_user,
+            "secret_file": str(testbed.ami_secret_file),
+        },
+    }
+    config_path = tmp_path / "careroute.yaml"
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    command = [str(Path(sys.executable).with_name("careroute")), "ari", "--config", str(config_path)]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        env={**os.environ, PASSWORD_ENV: testbed.ari_password},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    health_port = testbed.settings.http_port + 12
+
+    async def ready_or_exited() -> bool:
+        if process.returncode is not None:
+            return True
+        try:
+            async with httpx.AsyncClient() as http:
+                return (await http.get(f"http://127.0.0.1:{health_port}/ready")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        # The command loads the model and registers the app before Stasis() can reach it.
+        assert await wait_until(ready_or_exited, timeout_s=60)
+        async with queue_watch(testbed) as watch:
+            call = await place_call(testbed, None, hold_s=25, caller_context="tb-silent")
+
+            async def listening_or_exited() -> bool:
+                return process.returncode is not None or len(await owned_leftovers(observer)) >= 3
+
+            # The app listens once its snoop, externalMedia leg and bridge exist.
+            assert await wait_until(listening_or_exited, timeout_s=15)
+            if process.returncode is not None and process.stderr is not None:
+                pytest.fail(f"careroute ari exited early: {(await process.stderr.read()).decode()[-2000:]}")
+            process.send_signal(signal.SIGTERM)
+            stopped_at = time.monotonic()
+            arrival = await watch.wait_for(call.caller_channel_id, timeout_s=10)
+        returncode = await asyncio.wait_for(process.wait(), timeout=15)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    stderr = (await process.stderr.read()).decode() if process.stderr else ""
+    assert arrival is not None
+    assert arrival.queue == "front_desk"
+    assert arrival.reason == "service stopping"
+    # Well before the 30 s dialplan watchdog.
+    assert arrival.arrived_at - stopped_at < 3.0
+    assert returncode == 0
+    assert '"outcome": "routed"' in stderr
+    # The snoop stays on a caller who left Stasis until that caller hangs up, and goes with
+    # it; the externalMedia leg and the bridge would stay for good unless the app removes them.
+    leftovers = await no_leftovers_within(observer, CLEANUP_BOUND_S)
+    assert [item for item in leftovers if "-snoop-" not in item] == [], stderr[-3000:]
 
 
 @pytest.mark.asyncio
