@@ -62,6 +62,16 @@ COMMAND_TIMEOUT_S = 5.0
 PROMPT_TIMEOUT_S = 30.0
 #: How often the policy's clocks are checked when no audio arrives.
 TICK_INTERVAL_S = 0.1
+#: Seconds without audio after which the gap counts as silence. Asterisk stops
+#: writing EAGI audio while a channel sends none (a Local channel between
+#: sentences, a trunk with silence suppression); the recognizer only ends a
+#: sentence on silence it is given, so the gap is filled with it. 0.2 s is
+#: ten 20 ms frames late, far beyond the jitter of a local pipe.
+SILENCE_GAP_S = 0.2
+#: Longest silence added per check, so a long gap is filled at about real-time pace.
+MAX_SILENCE_FILL_S = 0.5
+#: Bytes per second of the 8 kHz, 16-bit EAGI audio.
+AUDIO_BYTES_PER_S = 8000 * 2
 #: Bytes of 8 kHz audio handed to the recognizer per worker-thread call:
 #: 100 ms, the same batch size as the ARI app's five 20 ms frames.
 MAX_BYTES_PER_FEED = 1600
@@ -147,6 +157,8 @@ class EagiCall:
         # A routine or urgent decision held back while the call listens for red flags.
         self._held: Decision | None = None
         self._held_until = 0.0
+        # When the audio that reached the recognizer ends, real or filled with silence.
+        self._audio_until: float | None = None
         self._log = log
 
     async def run(self) -> None:
@@ -202,12 +214,14 @@ class EagiCall:
 
     async def _decode_loop(self) -> None:
         assert self._pipeline is not None
-        loop = asyncio.get_running_loop()
         while self.decision is None:
             try:
                 async with asyncio.timeout(TICK_INTERVAL_S):
                     chunk = await self._audio.get()
             except TimeoutError:
+                filled = await self._fill_silence()
+                if filled:
+                    await self._apply(filled)
                 if self._held is not None:
                     await self._release_held()
                     continue
@@ -226,14 +240,29 @@ class EagiCall:
                     break
                 batch.append(more)
                 size += len(more)
-            # While a decision is held, the audio goes to the red-flag watch.
-            step = self._pipeline.feed if self._held is None else self._pipeline.watch
-            async with self._pipeline_lock:
-                actions = await loop.run_in_executor(
-                    self._executor, contextvars.copy_context().run, step, b"".join(batch), time.monotonic()
-                )
-            await self._apply(actions)
+            self._audio_until = time.monotonic()
+            await self._apply(await self._decode(b"".join(batch)))
             await self._release_held()
+
+    async def _decode(self, pcm: bytes) -> list[Action]:
+        """Feed ``pcm`` in a worker thread: to the policy, or to the red-flag watch while held."""
+        assert self._pipeline is not None
+        step = self._pipeline.feed if self._held is None else self._pipeline.watch
+        async with self._pipeline_lock:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, contextvars.copy_context().run, step, pcm, time.monotonic()
+            )
+
+    async def _fill_silence(self) -> list[Action]:
+        """Give the recognizer the silence of an audio gap, so the caller's last words end."""
+        if self._audio_until is None:
+            return []  # No audio yet: nothing said that a pause could end.
+        gap = time.monotonic() - self._audio_until
+        if gap < SILENCE_GAP_S:
+            return []
+        seconds = min(gap, MAX_SILENCE_FILL_S)
+        self._audio_until += seconds
+        return await self._decode(bytes(int(seconds * AUDIO_BYTES_PER_S) // 2 * 2))
 
     async def _release_held(self) -> None:
         """Route the held decision once its watch time is over."""

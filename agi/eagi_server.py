@@ -30,6 +30,9 @@ from careroute.recognizer import RecognizerPool, load_vosk_model
 
 log = structlog.get_logger("careroute.eagi")
 
+#: Seconds a stopping engine lets calls in progress end on their own before cancelling them.
+STOP_GRACE_S = 2.0
+
 
 @dataclass
 class EagiStats:
@@ -90,6 +93,10 @@ class EagiServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        if self._calls:
+            # A call whose relay already left finishes in milliseconds and logs its summary;
+            # the rest are cancelled, and their relays send the callers to the fallback queue.
+            await asyncio.wait(list(self._calls), timeout=STOP_GRACE_S)
         for task in list(self._calls):
             task.cancel()
         if self._calls:

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
+from structlog.testing import capture_logs
 
 from agi.eagi_call import read_frame
 from agi.eagi_relay import (
@@ -144,3 +145,24 @@ async def test_server_survives_relay_hangup() -> None:
                 await relay.answer_until_exit()
     assert relay.variables()["CAREROUTE_QUEUE"] == "front_desk"
     assert server.stats.calls == 2
+
+
+@pytest.mark.asyncio
+async def test_server_fills_audio_gap_with_silence() -> None:
+    # Asterisk writes no EAGI audio while the channel sends none; the engine must
+    # still give the recognizer the pause that ends the caller's sentence.
+    pcm, _ = read_pcm16(synthesize("I am calling because I need a refill on my blood pressure pills."))
+    speech_s = len(pcm) / 2 / 8000
+    with capture_logs() as logs:
+        # Leaving running_server stops the engine, which lets the finished call log its summary.
+        async with running_server(watch_seconds=2.0) as server, connect(server) as relay:
+            await relay.send(FRAME_ENVIRONMENT, ENVIRONMENT)
+            await relay.next_command()
+            await relay.send(FRAME_REPLY, b"200 result=0 endpos=32000")
+            for start in range(0, len(pcm), CHUNK_BYTES):
+                await relay.send(FRAME_AUDIO, pcm[start : start + CHUNK_BYTES])
+            async with asyncio.timeout(CALL_TIMEOUT_S):
+                await relay.answer_until_exit()
+    (summary,) = [entry for entry in logs if entry["event"] == "eagi.call.summary"]
+    # Two seconds of hold after the speech: most of it reaches the recognizer as silence.
+    assert summary["audio_seconds"] >= speech_s + 1.0
