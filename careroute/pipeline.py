@@ -25,6 +25,7 @@ import numpy as np
 
 from careroute.audio import WIDEBAND_RATE_HZ
 from careroute.config import RoutingConfig
+from careroute.logs import log_transcript
 from careroute.policy import Action, Decision, Reprompt, RoutingPolicy
 from careroute.recognizer import RecognizerPool, RecognizerUpdate, StreamingRecognizer, run_off_loop
 from careroute.scores import Scores
@@ -297,6 +298,7 @@ class CallPipeline:
         self.trace.audio_seconds = self.recognizer.audio_seconds
         if update is None or not update.text:
             return []
+        log_transcript(self.trace.call_id, f"watch-{update.kind}", update.text)
         escalation = self.policy.escalation(
             self._score(update.text), moment, words=len(update.text.split())
         )
@@ -347,6 +349,7 @@ class CallPipeline:
 
         if not update.text:
             return None
+        log_transcript(self.trace.call_id, update.kind, update.text)
         scores = self._score(update.text)
         return self.policy.observe(
             scores, final=update.kind == "final", now=now, words=len(update.text.split())

@@ -6,7 +6,9 @@ import threading
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
+import careroute.logs
 from careroute.audio import SLIN_FRAME_BYTES
 from careroute.config import RoutingConfig
 from careroute.paths import vosk_model_path
@@ -278,3 +280,15 @@ def test_pipeline_release_returns_recognizer(model: Any) -> None:
     pipeline.release()
     assert pool.idle == 1
     assert pipeline.feed(speech("hello there")[:SLIN_FRAME_BYTES], now=0.02) == []
+
+
+@pytest.mark.parametrize("debug_text", [True, False], ids=["debug-text", "default"])
+def test_pipeline_logs_transcript_only_with_debug_text(
+    model: Any, monkeypatch: pytest.MonkeyPatch, debug_text: bool
+) -> None:
+    monkeypatch.setattr(careroute.logs, "_debug_text", debug_text)
+    with capture_logs() as logs:
+        play(make(model, NeverDecides()), speech("I need a refill of my inhaler, please."))
+    texts = [entry["transcript"] for entry in logs if entry["event"] == "call.transcript"]
+    assert bool(texts) is debug_text
+    assert all("refill" in text or "inhaler" in text for text in texts[-1:])
