@@ -25,10 +25,13 @@ from ari_app.listener import (
 )
 from ari_app.rest import DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_S, AriRest, encode_query
 
-#: Keepalive pings on the event socket. With both at 5 s a silent or hung Asterisk is
-#: detected, and ``connected`` cleared, at most about 10 s after its last reply.
+#: Keepalive pings on the event socket: a ping every 5 s, answered within 5 s.
 DEFAULT_PING_INTERVAL_S = 5.0
 DEFAULT_PING_TIMEOUT_S = 5.0
+#: Seconds to wait for the closing handshake of a socket whose peer stopped replying.
+#: The websockets library waits 10 s by default; a hung Asterisk never answers it, so
+#: with 2 s ``connected`` clears at most about 12 s after Asterisk's last reply.
+DEFAULT_CLOSE_TIMEOUT_S = 2.0
 
 
 class AriClient(AriRest):
@@ -50,6 +53,7 @@ class AriClient(AriRest):
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
         ping_interval: float = DEFAULT_PING_INTERVAL_S,
         ping_timeout: float = DEFAULT_PING_TIMEOUT_S,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT_S,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(
@@ -68,6 +72,7 @@ class AriClient(AriRest):
             open_timeout=request_timeout,
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
+            close_timeout=close_timeout,
         )
 
     # --- lifecycle -------------------------------------------------------------------

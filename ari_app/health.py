@@ -3,8 +3,9 @@
 ``GET /health`` (or ``/ready``) returns 200 with JSON counters while the ARI
 event socket is open, and 503 otherwise. Readiness turns false as soon as
 the websocket reader ends; a silently dead connection is detected by the
-websocket keepalive (ping interval plus ping timeout, 5 s + 5 s by default),
-so the endpoint reports it within about 10 s.
+websocket keepalive (ping interval plus ping timeout, 5 s + 5 s by default)
+and a 2 s wait for the closing handshake, so the endpoint reports it within
+about 12 s of Asterisk's last reply.
 """
 
 from __future__ import annotations

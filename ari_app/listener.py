@@ -193,6 +193,7 @@ class EventListener:
         open_timeout: float,
         ping_interval: float,
         ping_timeout: float,
+        close_timeout: float = 10.0,
     ) -> None:
         self.url = url
         self._headers = headers
@@ -200,6 +201,7 @@ class EventListener:
         self._open_timeout = open_timeout
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
+        self._close_timeout = close_timeout
         self._socket: ClientConnection | None = None
         self._running = False
         self._stop_requested = asyncio.Event()
@@ -235,6 +237,7 @@ class EventListener:
                     open_timeout=self._open_timeout,
                     ping_interval=self._ping_interval,
                     ping_timeout=self._ping_timeout,
+                    close_timeout=self._close_timeout,
                 ) as socket:
                     self._socket = socket
                     opened_at = time.monotonic()

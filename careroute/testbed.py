@@ -182,6 +182,11 @@ class Testbed:
     # -- paths ---------------------------------------------------------
 
     @property
+    def pid(self) -> int | None:
+        """Process id of the running Asterisk, or None when it is not running."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
+    @property
     def ari_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.http_port}/ari"
 

@@ -213,6 +213,31 @@ def second_testbed(testbed: Testbed) -> Iterator[Testbed]:
 
 
 @pytest.mark.asyncio
+async def test_frozen_asterisk_turns_service_unready(second_testbed: Testbed, vosk_model_dir) -> None:
+    bed = second_testbed
+    await asyncio.to_thread(bed.start)
+    pid = bed.pid
+    assert pid is not None
+    async with running_service(service_config(bed, vosk_model_dir)) as service:
+        assert service.ready
+        # A hung Asterisk keeps the TCP connection open and stops answering.
+        os.kill(pid, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        try:
+
+            async def unready() -> bool:
+                return not service.ready
+
+            noticed = await wait_until(unready, timeout_s=20)
+            elapsed = time.monotonic() - frozen_at
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    assert noticed
+    # Ping every 5 s, 5 s for the pong, 2 s for the closing handshake.
+    assert elapsed <= 13.0
+
+
+@pytest.mark.asyncio
 async def test_asterisk_restart_app_reconnects(second_testbed: Testbed, vosk_model_dir) -> None:
     bed = second_testbed
     await asyncio.to_thread(bed.start)
