@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 JsonObject = Mapping[str, Any]
@@ -19,6 +20,14 @@ def text_field(data: JsonObject, key: str, default: str = "") -> str:
     """Return ``data[key]`` as a string, or ``default`` when it is missing."""
     value = data.get(key, default)
     return value if isinstance(value, str) else str(value)
+
+
+def parse_ari_time(text: str) -> datetime | None:
+    """Parse an ARI timestamp such as ``2026-12-04T23:57:10.168+0000``; None when unreadable."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 
@@ -31,6 +33,7 @@ from ari_app.events import (
 )
 from ari_app.listener import Backoff, Connected, Disconnected
 from ari_app.media import RtpPortPool
+from ari_app.models import Channel, parse_ari_time
 from ari_app.session import (
     OWNED_ID_PREFIX,
     CallSession,
@@ -52,6 +55,14 @@ SHUTDOWN_REASON = "service stopping"
 #: handful of REST requests (about 10 ms each on loopback), so 5 s leaves room for
 #: a slow Asterisk; callers not continued by then reach a human via the dialplan watchdog.
 DRAIN_TIMEOUT_S = 5.0
+#: Seconds a finished call's id is remembered, so a leg whose creating request was
+#: still in flight when the call ended is not taken for another service's leg.
+OWN_CALL_MEMORY_S = 120.0
+
+
+def _call_id_of(owned_id: str) -> str:
+    """Return the call id inside an owned id such as ``careroute-snoop-<call id>``."""
+    return owned_id.removeprefix(OWNED_ID_PREFIX).partition("-")[2]
 
 
 @dataclass
@@ -98,12 +109,18 @@ class TriageService:
         self.stats = ServiceStats()
         # True once drain() started: new callers go straight to the fallback queue.
         self.draining = False
+        # When the event socket last opened, and the calls this process took since.
+        self._connected_at: datetime | None = None
+        self._own_calls: dict[str, float] = {}
+        # Legs another live process created under our prefix: another service with this app name.
+        self.foreign_legs: set[str] = set()
         self._log = log.bind(app=settings.app)
 
     @property
     def ready(self) -> bool:
-        """True while the event socket is open and new calls can be taken."""
-        return self.client.connected.is_set() and not self.draining
+        """True while the event socket is open, new calls can be taken, and no other
+        service shares the app name."""
+        return self.client.connected.is_set() and not self.draining and not self.foreign_legs
 
     def _spawn(self, coro: object, name: str) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
@@ -128,6 +145,7 @@ class TriageService:
         self.client.on(PlaybackFinished, self._on_playback_finished)
 
     def _on_connected(self, event: Connected) -> None:
+        self._connected_at = datetime.now(UTC)
         self._log.info("ari.connect.complete")
         self._spawn(self.recover(), "recover")
 
@@ -163,6 +181,7 @@ class TriageService:
             on_closed=self._on_session_closed,
         )
         self.sessions[channel.id] = session
+        self._own_calls[session.call_id] = time.monotonic()
         for owned in session.owned_ids:
             self._owner[owned] = session
         self.stats.calls_started += 1
@@ -231,10 +250,13 @@ class TriageService:
             self._log.error("service.recover.failed", error=str(exc))
             return
         in_app = set(application.channel_ids)
+        self._note_foreign_legs(channels, in_app)
         unowned = [
             channel.id
             for channel in channels
-            if channel.id not in self.sessions and channel.id not in self._owner
+            if channel.id not in self.sessions
+            and channel.id not in self._owner
+            and channel.id not in self.foreign_legs
         ]
         # Callers first: a snoop whose app went away may not leave on a hangup
         # request, but it ends when the caller it spies on leaves Stasis
@@ -245,11 +267,48 @@ class TriageService:
         for channel_id in unowned:
             if channel_id.startswith(OWNED_ID_PREFIX):
                 await self._remove_leg(channel_id)
+        foreign_calls = {_call_id_of(leg) for leg in self.foreign_legs}
         for bridge in bridges:
+            if _call_id_of(bridge.id) in foreign_calls:
+                continue
             if bridge.id.startswith(OWNED_ID_PREFIX) and not self._bridge_in_use(bridge.id):
                 with contextlib.suppress(AriError):
                     await self.client.destroy_bridge(bridge.id, missing_ok=True)
                     self.stats.swept_legs += 1
+
+    def _note_foreign_legs(self, channels: list[Channel], in_app: set[str]) -> None:
+        """Find legs with our prefix, and callers in our app, that another live process
+        took since we connected.
+
+        A leg from an earlier run of this service predates the connection and
+        is removed as an orphan. A newer one that no call of this process
+        explains belongs to a second service registered under the same app
+        name; removing it would cut that service's calls off, so it is left
+        alone, logged, and readiness turns false until it is gone.
+        """
+        found: set[str] = set()
+        for channel in channels:
+            ours = channel.id in self._owner or channel.id in self.sessions
+            if ours or not (channel.id.startswith(OWNED_ID_PREFIX) or channel.id in in_app):
+                continue
+            created = parse_ari_time(channel.creationtime)
+            if self._connected_at is None or created is None or created < self._connected_at:
+                continue
+            if _call_id_of(channel.id) in self._own_calls or channel.id.replace(".", "-") in self._own_calls:
+                continue  # Created for a call of ours that ended while the request was in flight.
+            found.add(channel.id)
+        # A leg request outlives its call by a request timeout at most; older calls are forgotten.
+        horizon = time.monotonic() - OWN_CALL_MEMORY_S
+        self._own_calls = {call: at for call, at in self._own_calls.items() if at >= horizon}
+        if found and not self.foreign_legs:
+            self._log.error(
+                "service.app.shared",
+                app=self.settings.app,
+                legs=len(found),
+                message=f"another service is registered as ARI app {self.settings.app!r}; stop it "
+                "or give each service its own app name (ari.app) and Stasis() line",
+            )
+        self.foreign_legs = found
 
     def _bridge_in_use(self, bridge_id: str) -> bool:
         return any(session.bridge_id == bridge_id for session in self.sessions.values())

@@ -350,6 +350,35 @@ async def test_replaced_app_registers_again(testbed: Testbed, vosk_model_dir) ->
         assert service.stats.disconnects >= 1
 
 
+@pytest.mark.asyncio
+async def test_second_service_same_app_is_reported_not_swept(
+    testbed: Testbed, vosk_model_dir, observer: AriClient
+) -> None:
+    """Two services under one app name: neither removes the other's legs, and it shows."""
+    first = service_config(testbed, vosk_model_dir)
+    second = service_config(testbed, vosk_model_dir, rtp_ports=(33100, 33199))
+    second = dataclasses.replace(second, health=dataclasses.replace(second.health, port=first.health.port + 1))
+    wav = synthesize("I would like to book an appointment for next week with my doctor.", "piper:joe")
+    with captured_logs() as logs:
+        async with running_service(first) as one, running_service(second) as two, queue_watch(testbed) as watch:
+            call = await place_call(testbed, wav, delay_s=4.0, hold_s=30)
+            arrival = await watch.wait_for(call.caller_channel_id, timeout_s=30)
+            # Routed; the service that took the call keeps listening for a late red flag.
+            legs_before = await owned_leftovers(observer)
+            await one.recover()
+            await two.recover()
+            legs_after = await owned_leftovers(observer)
+            shared = [service for service in (one, two) if service.foreign_legs]
+            ready = [service.ready for service in shared]
+    assert arrival is not None
+    assert arrival.queue == "scheduling"
+    assert legs_before
+    assert legs_after == legs_before
+    assert len(shared) == 1
+    assert ready == [False]
+    assert any(entry["event"] == "service.app.shared" for entry in logs)
+
+
 # -- what the caller does ------------------------------------------------------------------
 
 
