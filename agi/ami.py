@@ -165,6 +165,7 @@ class AmiClient:
         self._secret = secret
         self.action_timeout = action_timeout
         self._manager: _Manager | None = None
+        self._logged_in = False
         self._user_event_handlers: list[tuple[str | None, Callable[[UserEvent], None]]] = []
         self._event_handlers: dict[str, list[Callable[[AmiEvent], None]]] = {}
 
@@ -221,12 +222,19 @@ class AmiClient:
                 f"AMI login as {self._username!r} at {self.host}:{self.port} was rejected: "
                 f"{message or 'no answer'}; check the secret and permit= in manager.conf"
             )
+        self._logged_in = True
         _log.info("ami.connected", host=self.host, port=self.port)
+
+    @property
+    def connected(self) -> bool:
+        """True after a successful login, until ``close``."""
+        return self._logged_in
 
     def close(self) -> None:
         """Close the connection and stop panoramisk from reconnecting."""
         manager = self._manager
         self._manager = None
+        self._logged_in = False
         if manager is not None:
             manager.shut_down = True
             manager.close()

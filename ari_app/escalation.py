@@ -21,7 +21,7 @@ class AmiEscalator:
     """Escalator that moves routed callers over one AMI connection."""
 
     def __init__(self, ami: AmiClient, dialplan_context: str) -> None:
-        self._ami = ami
+        self.ami = ami
         self._context = dialplan_context
 
     async def __call__(self, channel_name: str, decision: Decision) -> bool:
@@ -39,10 +39,10 @@ class AmiEscalator:
         }
         try:
             for name, value in variables.items():
-                await self._ami.action(
+                await self.ami.action(
                     {"Action": "Setvar", "Channel": channel_name, "Variable": name, "Value": value}
                 )
-            await self._ami.redirect(channel_name, self._context, decision.queue, 1)
+            await self.ami.redirect(channel_name, self._context, decision.queue, 1)
         except AmiError as exc:
             log.error("escalation.ami_failed", error=str(exc), queue=decision.queue)
             return False

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 
-from agi.ami import AmiClient, AmiError
+from agi.ami import AmiClient, AmiConnectionError, AmiError, AmiLoginError, AmiTimeout
 from ari_app.client import AriClient
 from ari_app.escalation import AmiEscalator
 from ari_app.health import HealthServer
@@ -117,13 +117,24 @@ def build_service(
     )
 
 
+#: Seconds between AMI connection attempts while nothing listens on the AMI port: from
+#: 1 s, doubling to 30 s, so a service started before Asterisk escalates soon after it.
+AMI_RETRY_MIN_S = 1.0
+AMI_RETRY_MAX_S = 30.0
+
+
 @contextlib.asynccontextmanager
 async def escalator_from_config(config: CareRouteConfig) -> AsyncIterator[Escalator | None]:
     """Yield an AMI escalator when ``ami.enabled``, else None (escalation off).
 
+    When nothing listens on the AMI port (Asterisk not started yet, or
+    restarting), the escalator is yielded anyway and connects in the
+    background. Until then an escalation fails with a logged error, and the
+    caller keeps the first queue. Rejected credentials are a configuration
+    error and stop the service.
+
     Raises:
-        ConfigError: the AMI secret is not available.
-        AmiError: the AMI login failed.
+        ConfigError: the AMI secret is not available, or the login was rejected.
     """
     if not config.ami.enabled or config.routing.escalation_window_seconds <= 0:
         if config.routing.escalation_window_seconds > 0:
@@ -134,8 +145,16 @@ async def escalator_from_config(config: CareRouteConfig) -> AsyncIterator[Escala
         yield None
         return
     ami = AmiClient(config.ami.host, config.ami.port, config.ami.user, config.ami.secret())
+    retry: asyncio.Task[None] | None = None
     try:
         await ami.connect()
+    except (AmiConnectionError, AmiTimeout) as exc:
+        log.error(
+            "service.escalation.waiting_for_ami",
+            error=str(exc),
+            message="escalation is off until AMI accepts a connection; retrying in the background",
+        )
+        retry = asyncio.get_running_loop().create_task(_connect_until_up(ami), name="ami-retry")
     except AmiError as exc:
         raise ConfigError(
             f"AMI at {config.ami.host}:{config.ami.port} failed: {exc}. Fix the ami section "
@@ -144,7 +163,28 @@ async def escalator_from_config(config: CareRouteConfig) -> AsyncIterator[Escala
     try:
         yield AmiEscalator(ami, config.routing.dialplan_context)
     finally:
+        if retry is not None:
+            retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retry
         ami.close()
+
+
+async def _connect_until_up(ami: AmiClient) -> None:
+    """Connect ``ami`` with capped exponential backoff; stop at the first success."""
+    delay = AMI_RETRY_MIN_S
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            await ami.connect()
+        except AmiLoginError as exc:
+            log.error("service.escalation.ami_login_rejected", error=str(exc))
+        except AmiError as exc:
+            log.warning("service.escalation.ami_retry", error=str(exc), next_try_s=min(delay * 2, AMI_RETRY_MAX_S))
+        else:
+            log.info("service.escalation.ami_connected", message="escalation is on")
+            return
+        delay = min(delay * 2, AMI_RETRY_MAX_S)
 
 
 async def run_service(config: CareRouteConfig) -> None:
