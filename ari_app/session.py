@@ -209,18 +209,7 @@ class CallSession:
             CallState.NEW, CallState.ANSWERED, CallState.LISTENING, CallState.REPROMPTING
         ):
             return
-        decision = Decision(
-            queue=self.settings.fallback_queue,
-            urgency="routine",
-            confidence=0.0,
-            reason=reason,
-            priority=self.settings.priorities.get("routine", 0),
-            trigger=Trigger.SHUTDOWN,
-            decided_at=time.monotonic(),
-        )
-        self.decision = decision
-        self._transition(CallState.DECIDED)
-        self._spawn(self._route(decision))
+        self._spawn(self._route(self._decide_fallback(reason, Trigger.SHUTDOWN)))
 
     def playback_finished(self, playback_id: str) -> None:
         """Start the policy's no-speech timer once the greeting has played."""
@@ -431,18 +420,22 @@ class CallSession:
             return
         if self.state in (CallState.DECIDED, CallState.ROUTED, CallState.HUNG_UP, CallState.FINISHED):
             return
+        await self._route(self._decide_fallback(reason, Trigger.MEDIA_FAILURE))
+
+    def _decide_fallback(self, reason: str, trigger: Trigger) -> Decision:
+        """Record a routine decision for the fallback queue and return it."""
         decision = Decision(
             queue=self.settings.fallback_queue,
             urgency="routine",
             confidence=0.0,
             reason=reason,
             priority=self.settings.priorities.get("routine", 0),
-            trigger=Trigger.MEDIA_FAILURE,
+            trigger=trigger,
             decided_at=time.monotonic(),
         )
         self.decision = decision
         self._transition(CallState.DECIDED)
-        await self._route(decision)
+        return decision
 
     async def _route(self, decision: Decision) -> None:
         """Set the routing variables on the caller and continue it to its queue."""
