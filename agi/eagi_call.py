@@ -62,13 +62,13 @@ COMMAND_TIMEOUT_S = 5.0
 PROMPT_TIMEOUT_S = 30.0
 #: How often the policy's clocks are checked when no audio arrives.
 TICK_INTERVAL_S = 0.1
-#: Seconds without audio after which the gap counts as silence. Asterisk stops
-#: writing EAGI audio while a channel sends none (a Local channel between
-#: sentences, a trunk with silence suppression); the recognizer only ends a
-#: sentence on silence it is given, so the gap is filled with it. 0.2 s is
-#: ten 20 ms frames late, far beyond the jitter of a local pipe.
+#: Seconds without audio after which the gap counts as silence. Asterisk writes no
+#: EAGI audio while a channel sends none (a Local channel between sentences, a trunk
+#: with silence suppression). The recognizer ends a sentence only on silence it is
+#: fed, so the engine fills the gap. 0.2 s is ten 20 ms frames, well above the
+#: jitter of a local pipe.
 SILENCE_GAP_S = 0.2
-#: Longest silence added per check, so a long gap is filled at about real-time pace.
+#: Maximum silence added per check, so a long gap is filled at about real-time pace.
 MAX_SILENCE_FILL_S = 0.5
 #: Bytes per second of the 8 kHz, 16-bit EAGI audio.
 AUDIO_BYTES_PER_S = 8000 * 2
@@ -162,7 +162,10 @@ class EagiCall:
         self._log = log
 
     async def run(self) -> None:
-        """Serve the call until EXIT was sent or the relay is gone; never raises."""
+        """Serve the call until EXIT was sent or the relay is gone.
+
+        Errors are logged and end with the fallback reason set for the dialplan.
+        """
         try:
             async with asyncio.timeout(ENVIRONMENT_TIMEOUT_S):
                 frame_type, payload = await read_frame(self._reader)
@@ -256,7 +259,7 @@ class EagiCall:
     async def _fill_silence(self) -> list[Action]:
         """Give the recognizer the silence of an audio gap, so the caller's last words end."""
         if self._audio_until is None:
-            return []  # No audio yet: nothing said that a pause could end.
+            return []  # No audio yet, so there are no words for a pause to end.
         gap = time.monotonic() - self._audio_until
         if gap < SILENCE_GAP_S:
             return []

@@ -94,8 +94,8 @@ class EagiServer:
             await self._server.wait_closed()
             self._server = None
         if self._calls:
-            # A call whose relay already left finishes in milliseconds and logs its summary;
-            # the rest are cancelled, and their relays send the callers to the fallback queue.
+            # A call whose relay already left finishes in milliseconds and logs its summary.
+            # The rest are cancelled, and their relays send the callers to the fallback queue.
             await asyncio.wait(list(self._calls), timeout=STOP_GRACE_S)
         for task in list(self._calls):
             task.cancel()

@@ -25,12 +25,12 @@ from ari_app.listener import (
 )
 from ari_app.rest import DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_S, AriRest, encode_query
 
-#: Keepalive pings on the event socket: a ping every 5 s, answered within 5 s.
+#: Keepalive pings on the event socket: a ping every 5 s, with 5 s for the pong.
 DEFAULT_PING_INTERVAL_S = 5.0
 DEFAULT_PING_TIMEOUT_S = 5.0
 #: Seconds to wait for the closing handshake of a socket whose peer stopped replying.
-#: The websockets library waits 10 s by default; a hung Asterisk never answers it, so
-#: with 2 s ``connected`` clears at most about 12 s after Asterisk's last reply.
+#: The websockets library waits 10 s by default, and a hung Asterisk never completes
+#: the handshake. With 2 s, ``connected`` clears about 12 s after Asterisk's last reply.
 DEFAULT_CLOSE_TIMEOUT_S = 2.0
 
 

@@ -52,8 +52,8 @@ SWEEP_INTERVAL_S = 15.0
 #: CAREROUTE_REASON of callers handed to the fallback queue because the service stops.
 SHUTDOWN_REASON = "service stopping"
 #: Seconds a stopping service waits for its callers to be continued. Routing is a
-#: handful of REST requests (about 10 ms each on loopback), so 5 s leaves room for
-#: a slow Asterisk; callers not continued by then reach a human via the dialplan watchdog.
+#: handful of REST requests (about 10 ms each on loopback), so 5 s leaves room for a
+#: slow Asterisk. Callers not continued by then reach a human through the dialplan watchdog.
 DRAIN_TIMEOUT_S = 5.0
 #: Seconds a finished call's id is remembered, so a leg whose creating request was
 #: still in flight when the call ended is not taken for another service's leg.
@@ -283,8 +283,8 @@ class TriageService:
         A leg from an earlier run of this service predates the connection and
         is removed as an orphan. A newer one that no call of this process
         explains belongs to a second service registered under the same app
-        name; removing it would cut that service's calls off, so it is left
-        alone, logged, and readiness turns false until it is gone.
+        name. Removing it would cut that service's calls off. So it is left
+        alone and logged, and readiness is false until it is gone.
         """
         found: set[str] = set()
         for channel in channels:

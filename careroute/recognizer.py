@@ -34,7 +34,7 @@ from careroute.static_graph import INSTALL_HINT, has_lookahead_graph, static_mod
 
 T = TypeVar("T")
 
-#: Which decoding graph a model loads: "static" needs the precomposed graph
+#: Decoding graph a model loads: "static" needs the precomposed graph
 #: that 'make model' builds, "lookahead" uses the model's own pair, and "auto"
 #: takes the static graph when it is built (see ``careroute.static_graph``).
 GraphChoice = Literal["auto", "static", "lookahead"]

@@ -1,13 +1,13 @@
 """A precomposed decoding graph for Vosk models that ship a lookahead pair.
 
 Small Vosk models ship ``graph/HCLr.fst`` and ``graph/Gr.fst`` and compose
-them on the fly. Each ``KaldiRecognizer`` then keeps its own composition
-cache, which grows with every second of audio it decodes and is never freed:
-about 35 MiB after an 8 s call and about 200 MiB after six minutes of audio
-(``Reset`` keeps it). Composing the two graphs once, ahead of time, into a
+them on the fly. Each ``KaldiRecognizer`` then grows with every second of
+audio it decodes, and ``Reset`` does not free the memory. Measured on the
+small English model: about 35 MiB after an 8 s call, about 200 MiB after six
+minutes of audio. Composing the two graphs once, ahead of time, into a
 read-only ``HCLG.fst`` that every recognizer shares removes that cost: on the
-dev calls the same transcripts come out with a third of the CPU and a few MiB
-per recognizer, for about 150 MiB more in the shared model.
+dev calls the same transcripts come out for a third to a fifth of the CPU and a
+few MiB per recognizer, at the price of about 150 MiB more in the shared model.
 
 ``build_static_model`` does the composition with the OpenFst command-line
 tools (Debian packages ``libfst-tools`` and ``libfst22-plugins-base``) and
@@ -57,7 +57,7 @@ INSTALL_HINT = (
 
 @dataclass(frozen=True, slots=True)
 class FstTools:
-    """Where the OpenFst programs and the lookahead plugin were found."""
+    """Locations of the OpenFst programs and of the lookahead plugin."""
 
     programs: dict[str, Path]
     plugin_dir: Path
@@ -202,7 +202,8 @@ def _compose(
     out.mkdir()
     work = staging / "work"
     work.mkdir()
-    # Gr.fst carries its word list as a symbol table; the tools cannot read the
+
+    # Gr.fst carries its word list as a symbol table. The tools failed to read the
     # composed graph back with it attached, so the list goes to words.txt instead.
     _run(
         tools,
@@ -214,6 +215,7 @@ def _compose(
         "fstsymbols",
         ["--clear_isymbols", "--clear_osymbols", str(graph / "Gr.fst"), str(work / "G.fst")],
     )
+
     if progress is not None:
         progress("composing the static decoding graph (about half a minute)")
     _run(
@@ -221,6 +223,7 @@ def _compose(
         "fstcompose",
         [str(graph / "HCLr.fst"), str(work / "G.fst"), str(work / "HCLG-disambig.fst")],
     )
+
     # The disambiguation symbols on the input side become epsilons, as Vosk's
     # on-the-fly composition does with disambig_tid.int.
     pairs = work / "disambig-to-eps.txt"

@@ -1,4 +1,4 @@
-"""How one recognizer's memory grows with the audio it decodes, per decoding graph.
+"""Memory growth of one recognizer with the audio it decodes, per decoding graph.
 
     python -m careroute.bench.recognizer_memory --graph lookahead --seconds 360
 

@@ -60,7 +60,7 @@ def closed_port() -> int:
     [
         ("I am calling because I need a refill on my blood pressure pills.", "refill", "routine"),
         ("My husband has crushing chest pain and he is sweating a lot.", "nurse", "emergency"),
-        # The red flag is the last thing said: only the silence after it ends the sentence.
+        # The red flag comes last, so only the silence after it ends the sentence.
         ("I have a question about my bill, and my husband is not breathing.", "nurse", "emergency"),
     ],
     ids=["refill", "chest-pain", "late-red-flag"],

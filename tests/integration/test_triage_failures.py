@@ -220,7 +220,7 @@ async def test_frozen_asterisk_turns_service_unready(second_testbed: Testbed, vo
     assert pid is not None
     async with running_service(service_config(bed, vosk_model_dir)) as service:
         assert service.ready
-        # A hung Asterisk keeps the TCP connection open and stops answering.
+        # A hung Asterisk keeps the TCP connection open and stops replying.
         os.kill(pid, signal.SIGSTOP)
         frozen_at = time.monotonic()
         try:
@@ -452,8 +452,8 @@ async def test_sigterm_hands_listening_caller_to_front_desk(
     assert arrival.arrived_at - stopped_at < 3.0
     assert returncode == 0
     assert '"outcome": "routed"' in stderr
-    # The snoop stays on a caller who left Stasis until that caller hangs up, and goes with
-    # it; the externalMedia leg and the bridge would stay for good unless the app removes them.
+    # The snoop stays on a caller who left Stasis until that caller hangs up. The
+    # externalMedia leg and the bridge would stay for good unless the app removed them.
     leftovers = await no_leftovers_within(observer, CLEANUP_BOUND_S)
     assert [item for item in leftovers if "-snoop-" not in item] == [], stderr[-3000:]
 

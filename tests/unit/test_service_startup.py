@@ -35,7 +35,7 @@ async def test_health_port_in_use_names_key() -> None:
 
 
 class FakeManager:
-    """A minimal AMI server: the banner, then one answer to the Login action."""
+    """Minimal AMI server: the banner, then one response to the Login action."""
 
     def __init__(self, accept: bool) -> None:
         self.accept = accept

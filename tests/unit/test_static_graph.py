@@ -177,7 +177,7 @@ def test_unbuilt_model_has_no_static_path(model_dir: Path, tmp_path: Path) -> No
     assert static_model_path(model_dir, root=tmp_path / "static") is None
 
 
-def test_model_with_its_own_hclg_is_its_own_static_path(model_dir: Path, tmp_path: Path) -> None:
+def test_model_with_hclg_used_as_is(model_dir: Path, tmp_path: Path) -> None:
     (model_dir / "graph" / "HCLG.fst").write_text("graph\n", encoding="utf-8")
     assert static_model_path(model_dir, root=tmp_path / "static") == model_dir
 
