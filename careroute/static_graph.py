@@ -5,9 +5,9 @@ them on the fly. Each ``KaldiRecognizer`` then grows with every second of
 audio it decodes, and ``Reset`` does not free the memory. Measured on the
 small English model: about 35 MiB after an 8 s call, about 200 MiB after six
 minutes of audio. Composing the two graphs once, ahead of time, into a
-read-only ``HCLG.fst`` that every recognizer shares removes that cost: on the
-dev calls the same transcripts come out for a third to a fifth of the CPU and a
-few MiB per recognizer, at the price of about 150 MiB more in the shared model.
+read-only ``HCLG.fst`` that every recognizer shares removes that cost. On the
+dev calls the same transcripts then cost a third to a fifth of the CPU and a
+few MiB per recognizer. The shared model takes about 150 MiB more.
 
 ``build_static_model`` does the composition with the OpenFst command-line
 tools (Debian packages ``libfst-tools`` and ``libfst22-plugins-base``) and
