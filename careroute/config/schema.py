@@ -67,7 +67,7 @@ DEFAULT_FRAMES_PER_CHUNK: int | None = 9
 # -- routing -------------------------------------------------------------------
 #: Minimum top-queue probability for a decision on a partial result.
 #: NOTE: a starting value; re-tune it on the dev set once the classifier is calibrated.
-DEFAULT_QUEUE_THRESHOLD = 0.70
+DEFAULT_QUEUE_THRESHOLD = 0.90
 #: Consecutive decided partials that must agree on the top queue.
 DEFAULT_STABLE_PARTIALS = 2
 #: Minimum top-queue probability at a final result; below it the call goes to
