@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import logging
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 from agi.ami import AmiConnectionError, AmiLoginError, AmiTimeout
 from careroute import cli
 from careroute.commands.ami_errors import ami_failure
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    panoramisk = logging.getLogger("panoramisk")
-    panoramisk_level = panoramisk.level
-    yield
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    panoramisk.setLevel(panoramisk_level)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def refused() -> AmiConnectionError:

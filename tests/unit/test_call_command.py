@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from careroute import cli
 from careroute.commands import call
@@ -18,18 +15,7 @@ from careroute.errors import CareRouteError
 from careroute.testbed import Testbed
 from careroute.testcallers import PlacedCall
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    panoramisk = logging.getLogger("panoramisk")
-    panoramisk_level = panoramisk.level
-    yield
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    panoramisk.setLevel(panoramisk_level)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def closed_port() -> int:

@@ -8,19 +8,9 @@ import logging
 import pytest
 import structlog
 
-from careroute.logs import configure_logging
+from careroute.logs import configure_logging, log_transcript
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> object:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    # Switch text logging off again, then put back what pytest had installed.
-    configure_logging("info", json=True)
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def test_logs_library_record_is_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,3 +37,26 @@ def test_logs_debug_text_keeps_transcript(capsys: pytest.CaptureFixture[str]) ->
     lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
     assert lines[0]["event"] == "logs.debug_text.enabled"
     assert lines[-1]["transcript"] == "my chest hurts"
+
+
+def test_log_transcript_with_debug_text(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", json=True, debug_text=True)
+    log_transcript("1700000000-7", "partial", "i need my refill")
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert record["event"] == "call.transcript"
+    assert record["transcript"] == "i need my refill"
+    assert record["call_id"] == "1700000000-7"
+    assert record["kind"] == "partial"
+
+
+def test_log_transcript_silent_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", json=True)
+    log_transcript("1700000000-7", "final", "i need my refill")
+    assert capsys.readouterr().err == ""
+
+
+def test_log_transcript_filtered_at_warning_level(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("warning", json=True, debug_text=True)
+    log_transcript("1700000000-7", "final", "i need my refill")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert not any("i need my refill" in line for line in lines)
