@@ -184,6 +184,7 @@ def build_static_model(
             # Another process renamed its identical folder into place first; keep that one.
             if not (target / MARKER).is_file():
                 raise
+        remove_stale_static_models(target)
     except OSError as exc:
         raise ModelError(
             f"writing the static model folder {str(target)!r} failed ({exc}); "
@@ -192,6 +193,35 @@ def build_static_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def remove_stale_static_models(current: Path) -> list[Path]:
+    """Delete the static folders built earlier from the same source model, and return them.
+
+    A model fetched again gets new file times, so its graph is built into a new
+    folder. Without this step the old folder (about 225 MB for the small English
+    model) would stay in the cache. A process that loaded an old graph keeps its
+    copy in memory, so deleting the files does not disturb it.
+    """
+    source = _marker_source(current)
+    removed: list[Path] = []
+    if source is None:
+        return removed
+    for folder in current.parent.iterdir():
+        if folder == current or folder.name.startswith(".") or _marker_source(folder) != source:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _marker_source(folder: Path) -> str | None:
+    try:
+        recorded = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    source = recorded.get("source") if isinstance(recorded, dict) else None
+    return source if isinstance(source, str) else None
 
 
 def _compose(

@@ -9,6 +9,7 @@ last two tests load the real model with its real static graph, which
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -144,6 +145,29 @@ def test_built_folder_is_found_again(
     _install_fake_tools(tmp_path, monkeypatch)
     built = build_static_model(model_dir, root=tmp_path / "static")
     assert static_model_path(model_dir, root=tmp_path / "static") == built
+
+
+def test_rebuild_after_refetch_removes_old_folder(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_fake_tools(tmp_path, monkeypatch)
+    old = build_static_model(model_dir, root=tmp_path / "static")
+    os.utime(model_dir / "graph" / "Gr.fst", ns=(1, 1))
+    new = build_static_model(model_dir, root=tmp_path / "static")
+    assert new != old
+    assert not old.exists()
+    assert (new / MARKER).is_file()
+
+
+def test_rebuild_keeps_other_models_folders(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_fake_tools(tmp_path, monkeypatch)
+    other_model = tmp_path / "other" / model_dir.name
+    shutil.copytree(model_dir, other_model)
+    other = build_static_model(other_model, root=tmp_path / "static")
+    build_static_model(model_dir, root=tmp_path / "static")
+    assert (other / MARKER).is_file()
 
 
 def test_second_build_runs_no_tool(
