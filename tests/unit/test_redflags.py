@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re._constants as sre_constants
+import re._parser as sre_parser
+from typing import Any
+
 import pytest
 
-from careroute.classifier.redflags import find_red_flags
+from careroute.classifier.normalize import normalize
+from careroute.classifier.redflags import _ANY_PATTERN, _PATTERNS, find_red_flags
+from careroute.paths import repo_root
 
 
 def categories(text: str) -> set[str]:
@@ -183,3 +190,82 @@ def test_redflags_emergencies_come_first() -> None:
 
 def test_redflags_empty_text() -> None:
     assert find_red_flags("") == ()
+
+
+def shortest_example(pattern: str) -> str:
+    """Build a short text that ``pattern`` matches.
+
+    It takes the first alternative of each group, the fewest repeats, and "x"
+    for ``\\w``. The pattern is read by Python's own regex parser,
+    ``re._parser``: private, and present from Python 3.11 on.
+    """
+    return _emit(sre_parser.parse(pattern))
+
+
+def _emit(items: Any) -> str:
+    parts: list[str] = []
+    for op, value in items:
+        if op is sre_constants.LITERAL:
+            parts.append(chr(value))
+        elif op is sre_constants.SUBPATTERN:
+            parts.append(_emit(value[-1]))
+        elif op is sre_constants.BRANCH:
+            parts.append(_emit(value[1][0]))
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+            low, _, repeated = value
+            parts.append(_emit(repeated) * low)
+        elif op is sre_constants.IN:
+            parts.append(_emit(value[:1]))
+        elif op is sre_constants.CATEGORY:
+            parts.append(" " if value is sre_constants.CATEGORY_SPACE else "x")
+        elif op not in (sre_constants.ASSERT, sre_constants.ASSERT_NOT, sre_constants.AT):
+            raise ValueError(f"regex item {op!r} has no example; extend _emit for it")
+    return "".join(parts)
+
+
+PATTERN_EXAMPLES = [
+    pytest.param(pattern, shortest_example(pattern.source), id=f"{pattern.rule.category}-{index}")
+    for index, pattern in enumerate(_PATTERNS)
+]
+
+
+@pytest.mark.parametrize(("pattern", "example"), PATTERN_EXAMPLES)
+def test_redflag_example_matches_own_pattern(pattern: Any, example: str) -> None:
+    assert pattern.regex.search(example) is not None
+
+
+@pytest.mark.parametrize(("pattern", "example"), PATTERN_EXAMPLES)
+def test_redflag_prefilter_passes_every_example(pattern: Any, example: str) -> None:
+    assert _ANY_PATTERN.search(example) is not None
+
+
+@pytest.mark.parametrize(("pattern", "example"), PATTERN_EXAMPLES)
+def test_redflag_every_pattern_example_fires(pattern: Any, example: str) -> None:
+    assert pattern.rule.category in categories(example)
+
+
+def training_sentences() -> list[str]:
+    training = repo_root() / "models" / "training"
+    texts: list[str] = []
+    for name in ("redflag_sentences.jsonl", "redflag_variants.jsonl", "utterances.jsonl"):
+        with (training / name).open(encoding="utf-8") as lines:
+            texts.extend(json.loads(line)["text"] for line in lines if line.strip())
+    return texts
+
+
+def test_redflag_prefilter_agrees_on_training_sentences() -> None:
+    """The pre-filter finds a phrase in exactly the sentences where some pattern does."""
+    disagreements = []
+    for text in training_sentences():
+        norm = normalize(text)
+        any_pattern = any(pattern.regex.search(norm) for pattern in _PATTERNS)
+        if (_ANY_PATTERN.search(norm) is not None) != any_pattern:
+            disagreements.append(text)
+    assert disagreements == []
+
+
+def test_redflag_training_sentences_mix_phrases() -> None:
+    """Keeps the agreement test meaningful: hundreds of sentences contain a phrase, most do not."""
+    texts = training_sentences()
+    with_phrase = sum(_ANY_PATTERN.search(normalize(text)) is not None for text in texts)
+    assert 500 < with_phrase < len(texts) // 2
