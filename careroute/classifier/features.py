@@ -6,8 +6,9 @@ misspellings such as "listen up or" for "lisinopril"). Scoring one short
 partial through ``transform`` spends most of its time in input validation and
 sparse-matrix set-up, so ``FastScorer`` recomputes the same tf-idf vector
 with the fitted vocabulary and idf weights and multiplies it straight into
-the linear models' coefficients. ``tests/unit/test_classifier_features.py``
-checks that both paths agree.
+the linear models' coefficients. ``tests/unit/test_training.py`` checks that
+both paths agree, and ``tests/unit/test_classifier_features.py`` that caching
+character n-grams per word changes no bit of the vector.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,11 @@ from numpy.typing import NDArray
 
 #: Single-letter words such as "i" and "a" matter in short partials, so keep them.
 TOKEN_PATTERN = r"(?u)\b\w+\b"
+#: Maximum words whose known character n-grams a ``_Part`` keeps. Each partial
+#: of a call repeats the words of the one before it, so a few thousand cover
+#: many calls at once. The cache contains single words of recent calls, in memory,
+#: without order or call id.
+WORD_CACHE_SIZE = 4096
 
 
 def make_vectorizers() -> tuple[Any, Any]:
@@ -63,20 +71,35 @@ class _Part:
             for index in vectorizer.vocabulary_.values()
         }
         self.sublinear = bool(vectorizer.sublinear_tf)
+        # "char_wb" n-grams never cross a space, so a text's n-grams are its
+        # words' n-grams one after the other and each word's can be cached.
+        self.per_word = vectorizer.analyzer == "char_wb"
+        self._word_terms = lru_cache(maxsize=WORD_CACHE_SIZE)(self._known_terms)
 
-    def features(self, text: str) -> list[tuple[int, float]]:
-        counts = Counter(self.analyze(text))
-        weighted: list[tuple[int, float]] = []
-        for term, count in counts.items():
-            index = self.vocabulary.get(term)
-            if index is None:
-                continue
-            tf = 1.0 + math.log(count) if self.sublinear else float(count)
-            weighted.append((index, tf * self.idf[index]))
-        norm = math.sqrt(sum(value * value for _, value in weighted))
+    def _known_terms(self, text: str) -> tuple[int, ...]:
+        """Return the vocabulary indices of the known n-grams of ``text``, in order."""
+        indices = (self.vocabulary.get(term) for term in self.analyze(text))
+        return tuple(index for index in indices if index is not None)
+
+    def term_counts(self, text: str) -> Counter[int]:
+        """Count the known n-grams of ``text`` by vocabulary index, in order of first occurrence."""
+        if self.per_word:
+            return Counter(chain.from_iterable(map(self._word_terms, text.split())))
+        return Counter(self._known_terms(text))
+
+    def features(self, text: str) -> tuple[list[int], list[float]]:
+        """Return the l2-normalised tf-idf vector of ``text`` as (vocabulary indices, weights)."""
+        # The order of the terms fixes the order of the float sums here and in
+        # FastScorer, so it follows the analyzer's order as the uncached path does.
+        counts = self.term_counts(text)
+        weights = [
+            (1.0 + math.log(count) if self.sublinear else float(count)) * self.idf[index]
+            for index, count in counts.items()
+        ]
+        norm = math.sqrt(sum(value * value for value in weights))
         if norm == 0.0:
-            return []
-        return [(index, value / norm) for index, value in weighted]
+            return [], []
+        return list(counts), [value / norm for value in weights]
 
 
 class FastScorer:
@@ -99,18 +122,26 @@ class FastScorer:
 
     def probabilities(self, text: str) -> list[NDArray[np.float64]]:
         """Return calibrated class probabilities of ``text`` for each head."""
-        pairs = self._word.features(text) + self._char.features(text)
-        logits = self._intercept.copy()
-        if pairs:
-            indices = np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs))
-            values = np.fromiter((v for _, v in pairs), dtype=np.float64, count=len(pairs))
-            logits += values @ self._coef_t[indices]
+        word_indices, word_weights = self._word.features(text)
+        char_indices, char_weights = self._char.features(text)
+        logits = self._intercept
+        if word_indices or char_indices:
+            indices = np.array(word_indices + char_indices, dtype=np.intp)
+            weights = np.array(word_weights + char_weights, dtype=np.float64)
+            logits = logits + weights @ self._coef_t[indices]
         result: list[NDArray[np.float64]] = []
         start = 0
         for size, temperature in zip(self._sizes, self._temperatures, strict=True):
-            result.append(softmax(logits[start : start + size] / temperature))
+            result.append(_softmax_1d(logits[start : start + size] / temperature))
             start += size
         return result
+
+
+def _softmax_1d(logits: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Return ``softmax(logits)`` of a 1-D array: the same reductions without the per-call axis set-up."""
+    exp = np.exp(logits - np.maximum.reduce(logits))
+    result: NDArray[np.float64] = exp / np.add.reduce(exp)
+    return result
 
 
 def softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -99,17 +99,19 @@ class Classifier:
         if not flags and not any(w not in FILLER_WORDS for w in words):
             return UNDECIDED
 
-        queue_raw, urgency_raw = self._scorer.probabilities(words_text)
-        queue_probs = {name: float(queue_raw[i]) for name, i in self._queue_index.items()}
-        urgency_probs = {name: float(urgency_raw[i]) for name, i in self._urgency_index.items()}
+        queue_array, urgency_array = self._scorer.probabilities(words_text)
+        queue_raw, urgency_raw = queue_array.tolist(), urgency_array.tolist()
+        queue_probs = {name: queue_raw[i] for name, i in self._queue_index.items()}
+        urgency_probs = {name: urgency_raw[i] for name, i in self._urgency_index.items()}
         best_queue = max(queue_probs, key=queue_probs.__getitem__)
         queue_confidence = queue_probs[best_queue]
+        evidence_words = self.evidence_words(words)
         undecided = (
-            not self.has_evidence(words)
-            or float(queue_raw[self._undecided_index]) >= queue_confidence
+            evidence_words == 0
+            or queue_raw[self._undecided_index] >= queue_confidence
             or queue_confidence < MIN_QUEUE_CONFIDENCE
         )
-        urgency, urgency_confidence = self._urgency(urgency_probs, self.evidence_words(words))
+        urgency, urgency_confidence = self._urgency(urgency_probs, evidence_words)
 
         if any(hit.urgency == "emergency" for hit in flags):
             return Scores("nurse", 1.0, "emergency", 1.0, queue_probs, urgency_probs, flags, False)
