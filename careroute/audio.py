@@ -267,10 +267,16 @@ class StreamingUpsampler:
                 firwin(2 * half_length + 1, 1.0 / factor, window=("kaiser", self.KAISER_BETA))
                 * factor
             )
-        self._phases = [self._taps[phase::factor] for phase in range(factor)]
         # Input samples of history that give every output of a new chunk full filter support.
         self._history_length = max(1, -(-(len(self._taps) - 1) // factor))
-        self._history: npt.NDArray[np.float64] = np.zeros(self._history_length)
+        # Per output phase: its taps reversed for np.correlate, and how many leading
+        # outputs of np.correlate(..., "valid") belong to inputs of the previous chunk.
+        self._phases = [
+            (np.ascontiguousarray(taps[::-1]), self._history_length - (len(taps) - 1))
+            for taps in (self._taps[phase::factor] for phase in range(factor))
+        ]
+        # History followed by the current chunk, reused while chunks keep their size.
+        self._window: npt.NDArray[np.float64] = np.zeros(self._history_length)
         # Outputs still to discard so the stream lines up with resample_poly (zero phase).
         self._delay_outputs = half_length
         self._to_discard = half_length
@@ -280,8 +286,7 @@ class StreamingUpsampler:
         _check_pcm16(pcm)
         if self.factor == 1:
             return pcm
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-        return self._filter(samples)
+        return self._filter(np.frombuffer(pcm, dtype="<i2"))
 
     def flush(self) -> bytes:
         """Return the delayed tail of the stream; call once after the last chunk."""
@@ -290,23 +295,38 @@ class StreamingUpsampler:
         tail_inputs = -(-self._delay_outputs // self.factor)
         return self._filter(np.zeros(tail_inputs))[: self._delay_outputs * SAMPLE_WIDTH_BYTES]
 
-    def _filter(self, samples: npt.NDArray[np.float64]) -> bytes:
-        if samples.size == 0:
+    def _filter(self, samples: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> bytes:
+        size = samples.size
+        if size == 0:
             return b""
-        extended = np.concatenate((self._history, samples))
-        self._history = extended[-self._history_length :]
-        # Polyphase form of upfirdn(taps, extended, factor)[factor * history:][:factor * size]:
-        # output phase p of input sample m is the sum over j of taps[p + factor*j] * x[m - j].
-        # Per 20 ms frame this is two short numpy convolutions instead of scipy's per-call set-up.
         first = self._history_length
-        filtered = np.empty(self.factor * samples.size)
-        for phase, taps in enumerate(self._phases):
-            filtered[phase :: self.factor] = np.convolve(extended, taps)[first : first + samples.size]
+        window = self._window
+        if window.size != first + size:
+            # A chunk of another size: carry the history over into a window that fits it.
+            window = np.empty(first + size)
+            window[:first] = self._window[:first]
+            self._window = window
+        window[first:] = samples
+        # Polyphase form of upfirdn(taps, window, factor)[factor * history:][:factor * size]:
+        # output phase p of input sample m is the sum over j of taps[p + factor*j] * x[m - j].
+        # Per 20 ms frame this is one short numpy correlation per phase instead of
+        # scipy's per-call set-up. np.correlate with reversed taps computes the same
+        # dot products as np.convolve with the taps, so the stream has the same bits
+        # as convolving the whole signal at once.
+        filtered = np.empty(self.factor * size)
+        for phase, (reversed_taps, skip) in enumerate(self._phases):
+            valid = np.correlate(window, reversed_taps, "valid")
+            filtered[phase :: self.factor] = valid[skip : skip + size]
+        # The last inputs become the history at the front of the window.
+        window[:first] = window[size:]
         if self._to_discard:
             dropped = min(self._to_discard, filtered.size)
             filtered = filtered[dropped:]
             self._to_discard -= dropped
-        return np.clip(np.rint(filtered), -32768, 32767).astype("<i2").tobytes()
+        np.rint(filtered, out=filtered)
+        np.minimum(filtered, 32767, out=filtered)
+        np.maximum(filtered, -32768, out=filtered)
+        return filtered.astype("<i2").tobytes()
 
 
 class ReorderBuffer:

@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 import pytest
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 from careroute.audio import (
     SLIN16_FRAME_BYTES,
@@ -152,6 +152,45 @@ def test_upsampler_stream_matches_resample_poly(chunk_bytes: int) -> None:
     assert streamed.size == whole.size
     # Rounding to 16-bit integers is the only difference.
     assert np.max(np.abs(streamed - whole)) <= 0.5 + 1e-9
+
+
+def whole_signal_polyphase(signal: np.ndarray, factor: int) -> bytes:
+    """Upsample ``signal`` in one piece with np.convolve per output phase, zero history and tail."""
+    half_length = StreamingUpsampler.HALF_LENGTH_PER_FACTOR * factor
+    window = ("kaiser", StreamingUpsampler.KAISER_BETA)
+    taps = firwin(2 * half_length + 1, 1.0 / factor, window=window) * factor
+    history = -(-(len(taps) - 1) // factor)
+    tail = -(-half_length // factor)
+    padded = np.concatenate((np.zeros(history), signal.astype(np.float64), np.zeros(tail)))
+    size = signal.size + tail
+    filtered = np.empty(factor * size)
+    for phase in range(factor):
+        filtered[phase::factor] = np.convolve(padded, taps[phase::factor])[history : history + size]
+    filtered = filtered[half_length : half_length + factor * signal.size]
+    return np.clip(np.rint(filtered), -32768, 32767).astype("<i2").tobytes()
+
+
+def _stream_sizes(upsampler: StreamingUpsampler, pcm: bytes, sizes: list[int]) -> bytes:
+    pieces: list[bytes] = []
+    offset = 0
+    while offset < len(pcm):
+        size = sizes[len(pieces) % len(sizes)]
+        pieces.append(upsampler.process(pcm[offset : offset + size]))
+        offset += size
+    return b"".join(pieces) + upsampler.flush()
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [[SLIN_FRAME_BYTES], [2], [SLIN_FRAME_BYTES, 2, 1000, 6, 2 * SLIN_FRAME_BYTES]],
+    ids=["20ms", "1-sample", "mixed-sizes"],
+)
+@pytest.mark.parametrize("scale", [4000, 20000], ids=["speech-level", "clipping"])
+def test_upsampler_stream_same_bits_as_whole_signal(sizes: list[int], scale: int) -> None:
+    rng = np.random.default_rng(2)
+    signal = np.clip(rng.standard_normal(4000) * scale, -32768, 32767).astype("<i2")
+    streamed = _stream_sizes(StreamingUpsampler(2), signal.tobytes(), sizes)
+    assert streamed == whole_signal_polyphase(signal, 2)
 
 
 def test_upsampler_short_stream_keeps_length() -> None:
