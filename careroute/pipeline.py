@@ -276,14 +276,19 @@ class CallPipeline:
         action = self._apply(update, moment) if update is not None else None
         if action is None:
             action = self.policy.tick(moment)
-        return self._record([action], moment)
+        # Most frames change nothing: skip building the action list for them.
+        return [] if action is None else self._record([action], moment)
 
     def _voiced_run(self, pcm: bytes) -> float:
         """Return the seconds of consecutive loud audio that end with ``pcm``."""
         samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
         if samples.size == 0:
             return self._voiced_seconds
-        rms = float(np.sqrt(np.mean(samples.astype(np.float32) ** 2)))
+        # np.mean of float32 squares, spelled out: a float32 sum divided in
+        # float64 and rounded back to float32, without np.mean's per-call set-up.
+        squares = np.square(samples, dtype=np.float32)
+        mean_square = np.float32(float(np.add.reduce(squares)) / samples.size)
+        rms = float(np.sqrt(mean_square))
         seconds = samples.size / self.recognizer.input_rate
         self._voiced_seconds = self._voiced_seconds + seconds if rms >= VOICE_RMS else 0.0
         return self._voiced_seconds

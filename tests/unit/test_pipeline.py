@@ -12,7 +12,7 @@ import careroute.logs
 from careroute.audio import SLIN_FRAME_BYTES
 from careroute.config import RoutingConfig
 from careroute.paths import vosk_model_path
-from careroute.pipeline import CallPipeline
+from careroute.pipeline import VOICE_RMS, CallPipeline
 from careroute.policy import Decision, Reprompt, Trigger
 from careroute.recognizer import load_vosk_model
 from careroute.scores import UNDECIDED, RedFlagHit, Scores
@@ -269,6 +269,28 @@ def test_pipeline_quiet_audio_gets_reprompt(model: Any) -> None:
         pipeline.feed(chunk, now=(index + 1) * FRAME_SECONDS)
     actions = pipeline.tick(now=ROUTING.no_speech_timeout + 0.5)
     assert any(isinstance(action, Reprompt) for action in actions)
+
+
+def square_wave(seconds: float, amplitude: int) -> bytes:
+    """Samples alternating between +amplitude and -amplitude: their RMS is exactly ``amplitude``."""
+    import numpy as np
+
+    samples = np.full(int(seconds * 8000), amplitude, dtype="<i2")
+    samples[1::2] = -amplitude
+    return samples.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("amplitude", "reprompted"),
+    [(int(VOICE_RMS), False), (int(VOICE_RMS) - 1, True)],
+    ids=["at-threshold", "below-threshold"],
+)
+def test_pipeline_voice_threshold_boundary(model: Any, amplitude: int, reprompted: bool) -> None:
+    pipeline = make(model, NeverDecides())
+    for index, chunk in enumerate(frames(square_wave(1.0, amplitude))):
+        pipeline.feed(chunk, now=(index + 1) * FRAME_SECONDS)
+    actions = pipeline.tick(now=ROUTING.no_speech_timeout + 0.5)
+    assert any(isinstance(action, Reprompt) for action in actions) == reprompted
 
 
 def test_pipeline_release_returns_recognizer(model: Any) -> None:
