@@ -36,6 +36,11 @@ from careroute.scores import Scores
 VOICE_RMS = 1000.0
 #: Consecutive loud audio that counts as talking; shorter bursts are clicks.
 VOICE_MIN_SECONDS = 0.3
+#: Maximum transcripts of one call whose scores ``CallPipeline`` keeps. Vosk
+#: revises its partial back and forth ("i need my" -> "i need me" -> "i need
+#: my"). Over the 200 dev calls, 271 of 3075 classifications repeated a
+#: transcript scored earlier in the same call.
+SCORE_CACHE_SIZE = 64
 
 
 class ScoreSource(Protocol):
@@ -151,7 +156,8 @@ class CallPipeline:
         self._clock = clock
         self._start_on_audio = start_on_audio
         self.trace = CallTrace(call_id=call_id, started_at=clock())
-        self._classified_text = ""
+        # Scores of this call's transcripts by text. The classifier's scores depend on the text alone.
+        self._scores_by_text: dict[str, Scores] = {}
         self._pool: RecognizerPool | None = None
         self._released = False
         self._recognizer_lock = threading.Lock()
@@ -204,6 +210,7 @@ class CallPipeline:
             if self._released:
                 return
             self._released = True
+            self._scores_by_text.clear()
             pool, self._pool = self._pool, None
             if pool is not None:
                 pool.release(self.recognizer)
@@ -361,15 +368,18 @@ class CallPipeline:
         )
 
     def _score(self, text: str) -> Scores:
-        # A final result often repeats the last partial word for word: reuse its scores.
-        if text == self._classified_text and self.trace.scores is not None:
-            return self.trace.scores
-        began = time.perf_counter()
-        scores = self.classifier.score(text)
-        self.trace.classifier_seconds += time.perf_counter() - began
-        self.trace.classifications += 1
+        # A final result often repeats the last partial word for word, and a
+        # partial may return to an earlier text: reuse the scores of both.
+        scores = self._scores_by_text.get(text)
+        if scores is None:
+            began = time.perf_counter()
+            scores = self.classifier.score(text)
+            self.trace.classifier_seconds += time.perf_counter() - began
+            self.trace.classifications += 1
+            if len(self._scores_by_text) >= SCORE_CACHE_SIZE:
+                del self._scores_by_text[next(iter(self._scores_by_text))]
+            self._scores_by_text[text] = scores
         self.trace.scores = scores
-        self._classified_text = text
         return scores
 
     def _record(self, actions: list[Action | None], now: float) -> list[Action]:

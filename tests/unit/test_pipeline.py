@@ -13,8 +13,8 @@ from careroute.audio import SLIN_FRAME_BYTES
 from careroute.config import RoutingConfig
 from careroute.paths import vosk_model_path
 from careroute.pipeline import VOICE_RMS, CallPipeline
-from careroute.policy import Decision, Reprompt, Trigger
-from careroute.recognizer import load_vosk_model
+from careroute.policy import Decision, Reprompt, RoutingPolicy, Trigger
+from careroute.recognizer import RecognizerUpdate, load_vosk_model
 from careroute.scores import UNDECIDED, RedFlagHit, Scores
 from careroute.speech import read_pcm16, synthesize
 
@@ -291,6 +291,53 @@ def test_pipeline_voice_threshold_boundary(model: Any, amplitude: int, reprompte
         pipeline.feed(chunk, now=(index + 1) * FRAME_SECONDS)
     actions = pipeline.tick(now=ROUTING.no_speech_timeout + 0.5)
     assert any(isinstance(action, Reprompt) for action in actions) == reprompted
+
+
+class ScriptedRecognizer:
+    """Fake recognizer: each accepted frame yields the next scripted partial transcript."""
+
+    input_rate = 8000
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = list(texts)
+        self.audio_seconds = 0.0
+
+    def accept(self, pcm: bytes) -> RecognizerUpdate:
+        self.audio_seconds += len(pcm) / 2 / self.input_rate
+        text = self.texts.pop(0)
+        return RecognizerUpdate("partial", text, text, (), self.audio_seconds)
+
+
+class LengthScores(NeverDecides):
+    """Fake classifier that abstains with an urgency confidence of len(text) / 100."""
+
+    def score(self, text: str) -> Scores:
+        self.texts.append(text)
+        return Scores(None, 0.0, "routine", len(text) / 100, undecided=True)
+
+
+def scripted_pipeline(texts: list[str], classifier: Any) -> CallPipeline:
+    pipeline = CallPipeline(ScriptedRecognizer(texts), classifier, RoutingPolicy(ROUTING))  # type: ignore[arg-type]
+    for index in range(len(texts)):
+        pipeline.feed(b"\x00\x00" * 160, now=(index + 1) * FRAME_SECONDS)
+    return pipeline
+
+
+def test_pipeline_revised_partial_scored_once() -> None:
+    classifier = LengthScores()
+    scripted_pipeline(["i need my", "i need me", "i need my"], classifier)
+    assert classifier.texts == ["i need my", "i need me"]
+
+
+def test_pipeline_revised_partial_counts_one_classification() -> None:
+    pipeline = scripted_pipeline(["i need my", "i need me", "i need my"], LengthScores())
+    assert pipeline.trace.classifications == 2
+
+
+def test_pipeline_revised_partial_restores_its_scores() -> None:
+    pipeline = scripted_pipeline(["i need my", "i need me", "i need my"], LengthScores())
+    assert pipeline.trace.scores is not None
+    assert pipeline.trace.scores.urgency_confidence == len("i need my") / 100
 
 
 def test_pipeline_release_returns_recognizer(model: Any) -> None:
