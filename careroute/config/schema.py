@@ -65,8 +65,10 @@ DEFAULT_LATTICE_BEAM: float | None = None
 DEFAULT_FRAMES_PER_CHUNK: int | None = 9
 
 # -- routing -------------------------------------------------------------------
-#: Minimum top-queue probability for a decision on a partial result.
-#: NOTE: a starting value; re-tune it on the dev set once the classifier is calibrated.
+#: Minimum top-queue probability for a decision on a partial result. At 0.70 the
+#: app routed most dev calls four seconds before the caller finished, often on a
+#: misheard opening; 0.90 raised live queue accuracy from 0.67 to 0.73 and costs
+#: about half a second to the queue (docs/benchmarks.md, "Partial-result threshold").
 DEFAULT_QUEUE_THRESHOLD = 0.90
 #: Consecutive decided partials that must agree on the top queue.
 DEFAULT_STABLE_PARTIALS = 2

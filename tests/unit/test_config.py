@@ -74,7 +74,7 @@ def test_config_default_model_path() -> None:
         pytest.param({"routing": {"operator_digit": 0}}, "use a string", id="digit-unquoted"),
         pytest.param({"routing": {"operator_digit": "00"}}, "one DTMF digit", id="digit-two"),
         pytest.param({"routing": {"priorities": {"urgent": 20}}}, "emergency > urgent > routine", id="priority-order"),
-        pytest.param({"routing": {"final_threshold": 0.9}}, "final_threshold = 0.9 is above", id="final-above-partial"),
+        pytest.param({"routing": {"final_threshold": 0.95}}, "final_threshold = 0.95 is above", id="final-above-partial"),
         pytest.param({"routing": {"max_listen_seconds": 3.0}}, "reprompt never plays", id="listen-shorter"),
         pytest.param({"prompts": {"greeting": "hello.wav"}}, "without extension", id="sound-extension"),
         pytest.param({"recognizer": {"sample_rate": 11025}}, "model's sample rate", id="sample-rate"),
