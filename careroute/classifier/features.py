@@ -92,10 +92,15 @@ class _Part:
         # The order of the terms fixes the order of the float sums here and in
         # FastScorer, so it follows the analyzer's order as the uncached path does.
         counts = self.term_counts(text)
-        weights = [
-            (1.0 + math.log(count) if self.sublinear else float(count)) * self.idf[index]
-            for index, count in counts.items()
-        ]
+        idf = self.idf
+        if self.sublinear:
+            # Most n-grams occur once, and 1 + log(1) is exactly 1.0.
+            weights = [
+                (1.0 + math.log(count) if count > 1 else 1.0) * idf[index]
+                for index, count in counts.items()
+            ]
+        else:
+            weights = [float(count) * idf[index] for index, count in counts.items()]
         norm = math.sqrt(sum(value * value for value in weights))
         if norm == 0.0:
             return [], []
