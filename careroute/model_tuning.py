@@ -1,14 +1,14 @@
 """Vosk decoder settings applied through an overlay of the model folder.
 
 Vosk reads its decoder settings (``--max-active``, ``--beam``,
-``--lattice-beam``) from the model's ``conf/model.conf`` and offers no API to
-change them per model. CareRoute never edits the verified model folder, so
+``--lattice-beam``) from the model's ``conf/model.conf``, its feature settings
+(``--dither``) from ``conf/mfcc.conf``, and offers no API to change them per
+model. CareRoute never edits the verified model folder, so
 ``tuned_model_path`` builds an overlay folder under
 ``cache_dir()/models-tuned/<model name>-<hash>``: every file is a symlink to
-the original model except ``conf/model.conf``, which is rewritten with the
-configured values. The hash covers the source folder, its ``model.conf`` and
-the settings, so each combination gets its own overlay, which later loads
-reuse.
+the original model except the two config files, which are rewritten with the
+configured values. The hash covers the source folder, both files and the
+settings, so each combination gets its own overlay, which later loads reuse.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from careroute.errors import ModelError
 from careroute.paths import cache_dir
 
 MODEL_CONF = Path("conf") / "model.conf"
+FEATURE_CONF = Path("conf") / "mfcc.conf"
 #: Kaldi's ``LatticeFasterDecoderConfig`` default, used when model.conf sets no ``--min-active``.
 KALDI_DEFAULT_MIN_ACTIVE = 200
 #: Hex digits of the SHA-256 in the overlay folder name; 12 digits make a clash improbable.
@@ -43,6 +44,14 @@ class DecoderSettings:
     frames_per_chunk: int | None = None
     """Feature frames (10 ms each) the acoustic model scores at a time (``--frames-per-chunk``,
     Kaldi's default 20); a partial result can change only once per chunk."""
+    dither: float | None = None
+    """Random noise added to each sample before the features (``--dither`` in ``mfcc.conf``,
+    Kaldi's default 1.0). With dither, the same audio decoded differently within one process
+    depending on what was decoded before it (seen with the small English model)."""
+
+    def feature_options(self) -> dict[str, str]:
+        """Return the set ``mfcc.conf`` values as option names without ``--``, to their text."""
+        return {} if self.dither is None else {"dither": str(self.dither)}
 
     def options(self) -> dict[str, str]:
         """Return the set values as model.conf option names without ``--``, to their text."""
@@ -115,7 +124,8 @@ def tuned_model_path(model_dir: Path, settings: DecoderSettings, root: Path | No
             Kaldi would reject for this model, or the overlay cannot be written.
     """
     options = settings.options()
-    if not options:
+    feature_options = settings.feature_options()
+    if not options and not feature_options:
         return model_dir
     source = model_dir.expanduser().resolve()
     conf_path = source / MODEL_CONF
@@ -128,9 +138,11 @@ def tuned_model_path(model_dir: Path, settings: DecoderSettings, root: Path | No
             "lattice_beam to null for this model, or run 'make model'"
         ) from exc
     _check_against_model(conf_text, settings, conf_path)
+    feature_text = _read_feature_conf(source, feature_options)
 
+    settings_text = [f"{k}={v}" for k, v in sorted({**options, **feature_options}.items())]
     digest = hashlib.sha256(
-        "\0".join([str(source), conf_text, *(f"{k}={v}" for k, v in sorted(options.items()))]).encode()
+        "\0".join([str(source), conf_text, feature_text or "", *settings_text]).encode()
     ).hexdigest()[:HASH_DIGITS]
     overlays = root if root is not None else cache_dir() / "models-tuned"
     target = overlays / f"{source.name}-{digest}"
@@ -146,8 +158,13 @@ def tuned_model_path(model_dir: Path, settings: DecoderSettings, root: Path | No
             "make it writable or set CAREROUTE_CACHE_DIR to a writable folder"
         ) from exc
     try:
-        _link_tree(source, staging)
+        rewritten = {MODEL_CONF} if feature_text is None else {MODEL_CONF, FEATURE_CONF}
+        _link_tree(source, staging, rewritten)
         (staging / MODEL_CONF).write_text(rewrite_model_conf(conf_text, options), encoding="utf-8")
+        if feature_text is not None:
+            (staging / FEATURE_CONF).write_text(
+                rewrite_model_conf(feature_text, feature_options), encoding="utf-8"
+            )
         try:
             staging.rename(target)
         except OSError:
@@ -164,13 +181,28 @@ def tuned_model_path(model_dir: Path, settings: DecoderSettings, root: Path | No
     return target
 
 
-def _link_tree(source: Path, dest: Path) -> None:
-    """Mirror ``source`` into ``dest``: real folders, and a symlink for every file but model.conf."""
+def _read_feature_conf(source: Path, feature_options: dict[str, str]) -> str | None:
+    """Return the text of ``source``'s mfcc.conf when feature options must be written, else None."""
+    if not feature_options:
+        return None
+    path = source / FEATURE_CONF
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelError(
+            f"reading {str(path)!r} failed ({exc.strerror}), and recognizer.dither is applied "
+            "by rewriting it; set recognizer.dither to null for this model, or run 'make model'"
+        ) from exc
+
+
+def _link_tree(source: Path, dest: Path, rewritten: set[Path]) -> None:
+    """Mirror ``source`` into ``dest``: real folders, and a symlink for every file not in
+    ``rewritten`` (paths relative to ``source``), which the caller writes itself."""
     for folder, subfolders, files in os.walk(source, followlinks=True):
         relative = Path(folder).relative_to(source)
         for name in subfolders:
             (dest / relative / name).mkdir()
         for name in files:
-            if relative / name == MODEL_CONF:
+            if relative / name in rewritten:
                 continue
             (dest / relative / name).symlink_to(Path(folder) / name)

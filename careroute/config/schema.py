@@ -63,6 +63,10 @@ DEFAULT_LATTICE_BEAM: float | None = None
 #: costs about half again the decoding CPU and recognized the dev calls slightly
 #: better; docs/benchmarks.md has the measurements.
 DEFAULT_FRAMES_PER_CHUNK: int | None = 9
+#: No dither: Kaldi's default of 1.0 adds noise from a per-process random generator,
+#: so the same call could route differently depending on the calls decoded before it.
+#: On the dev calls, routing accuracy without it was within the run-to-run spread.
+DEFAULT_DITHER: float | None = 0.0
 
 # -- routing -------------------------------------------------------------------
 #: Minimum top-queue probability for a decision on a partial result. At 0.70 the
@@ -238,6 +242,8 @@ class RecognizerConfig:
         default=DEFAULT_FRAMES_PER_CHUNK, metadata=_check("frames_per_chunk")
     )
     """Kaldi ``--frames-per-chunk``: 10 ms frames scored at a time; None keeps Kaldi's 20."""
+    dither: float | None = field(default=DEFAULT_DITHER, metadata=_check("non_negative"))
+    """Kaldi ``--dither`` for the features: noise added before analysis; None keeps Kaldi's 1.0."""
     graph: Literal["auto", "static", "lookahead"] = "auto"
     """Decoding graph: "static" needs the graph 'make model' precomposes, "lookahead" composes
     on the fly per call, "auto" takes the static one when it is built (see careroute.static_graph)."""
@@ -253,6 +259,7 @@ class RecognizerConfig:
             beam=self.beam,
             lattice_beam=self.lattice_beam,
             frames_per_chunk=self.frames_per_chunk,
+            dither=self.dither,
         )
 
 

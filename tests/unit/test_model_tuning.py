@@ -9,6 +9,7 @@ import pytest
 
 from careroute.errors import ModelError
 from careroute.model_tuning import (
+    FEATURE_CONF,
     MODEL_CONF,
     DecoderSettings,
     read_option,
@@ -59,6 +60,33 @@ def test_overlay_conf_appends_frames_per_chunk(model_dir: Path, tmp_path: Path) 
     assert (
         read_option((overlay / MODEL_CONF).read_text(encoding="utf-8"), "frames-per-chunk") == "9"
     )
+
+
+def test_overlay_writes_dither_to_feature_conf(model_dir: Path, tmp_path: Path) -> None:
+    overlay = tuned_model_path(model_dir, DecoderSettings(dither=0.0), root=tmp_path / "tuned")
+    features = (overlay / FEATURE_CONF).read_text(encoding="utf-8")
+    assert not (overlay / FEATURE_CONF).is_symlink()
+    assert read_option(features, "dither") == "0.0"
+    assert features.startswith("contents of conf/mfcc.conf\n")
+
+
+def test_overlay_links_feature_conf_without_dither(model_dir: Path, tmp_path: Path) -> None:
+    overlay = tuned_model_path(model_dir, CHEAP, root=tmp_path / "tuned")
+    assert (overlay / FEATURE_CONF).is_symlink()
+
+
+def test_overlay_differs_by_dither(model_dir: Path, tmp_path: Path) -> None:
+    plain = tuned_model_path(model_dir, CHEAP, root=tmp_path / "tuned")
+    undithered = tuned_model_path(
+        model_dir, DecoderSettings(max_active=1000, beam=8.0, dither=0.0), root=tmp_path / "tuned"
+    )
+    assert plain != undithered
+
+
+def test_dither_without_feature_conf_is_named(model_dir: Path, tmp_path: Path) -> None:
+    (model_dir / FEATURE_CONF).unlink()
+    with pytest.raises(ModelError, match=r"mfcc\.conf.*set recognizer\.dither to null"):
+        tuned_model_path(model_dir, DecoderSettings(dither=0.0), root=tmp_path / "tuned")
 
 
 def test_overlay_conf_is_a_real_file(model_dir: Path, tmp_path: Path) -> None:
@@ -217,3 +245,30 @@ def test_smaller_chunk_gives_more_frequent_partials(vosk_model_dir: Path) -> Non
     )
     assert min(default_gaps) >= 200
     assert min(small_gaps) <= 120
+
+
+def _transcripts_of_repeats(model: object) -> list[str]:
+    """Decode one sentence three times, with other speech decoded in between."""
+    target = read_pcm16(synthesize("I took like thirty of my pills an hour ago.", "espeak-ng:en-us+m3"))
+    others = [
+        read_pcm16(synthesize(text, voice))
+        for text in ("My mother's face is drooping on one side.", "hi um my chest feels tight and heavy")
+        for voice in ("espeak-ng:en-us+m3", "espeak-ng:en-us+f2:s=160")
+    ]
+    transcripts = []
+    for _ in range(3):
+        for pcm, rate in [target, *others]:
+            recognizer = StreamingRecognizer(model, input_rate=rate)
+            recognizer.accept(pcm)
+            recognizer.finish()
+            if (pcm, rate) == target:
+                transcripts.append(recognizer.transcript)
+    return transcripts
+
+
+def test_zero_dither_decodes_repeatably(vosk_model_dir: Path) -> None:
+    # With Kaldi's default dither this sentence decoded as "... an hour ago" and
+    # "... how hour ago" in one process, depending on the audio decoded before.
+    model = load_vosk_model(vosk_model_dir, decoder=DecoderSettings(frames_per_chunk=9, dither=0.0))
+    transcripts = _transcripts_of_repeats(model)
+    assert len(set(transcripts)) == 1, transcripts
