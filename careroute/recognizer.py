@@ -235,11 +235,14 @@ class StreamingRecognizer:
     def reset(self) -> None:
         """Forget everything heard, so the recognizer can serve another call.
 
-        Vosk's ``Reset`` clears the decoder; the transcript, counters and the
-        upsampler's filter state are cleared here. Nothing of the previous
-        caller's speech survives.
+        Vosk's ``Reset`` keeps Kaldi's feature pipeline, and with it audio that
+        was accepted but not decoded yet and the speaker adaptation. The next
+        call then began with the last words of a caller cut off mid-sentence.
+        ``FinalResult`` decodes that audio instead, and Vosk starts a new
+        pipeline with the next audio. The transcript, counters and the
+        upsampler's filter state are cleared here.
         """
-        self._kaldi.Reset()
+        self._kaldi.FinalResult()
         self._upsampler = StreamingUpsampler(self.sample_rate // self.input_rate)
         self._finals = []
         self._partial = ""

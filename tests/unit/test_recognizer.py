@@ -261,3 +261,21 @@ def test_pool_keeps_bounded_idle(model: Any) -> None:
     pool.release(first)
     pool.release(second)
     assert pool.idle == 1
+
+
+def test_pool_drops_audio_of_caller_cut_off(model: Any) -> None:
+    from careroute.recognizer import RecognizerPool
+
+    pool = RecognizerPool(model, input_rate=8000)
+    first = pool.acquire()
+    speech = _speech("My husband just collapsed and he is not breathing at all, please help.")
+    # The call ends two seconds in, while the caller is still talking.
+    for start in range(0, 2 * 8000 * 2, 320):
+        first.accept(speech[start : start + 320])
+    pool.release(first)
+    second = pool.acquire()
+    assert second is first
+    silence = bytes(8000 * 2)
+    updates = _feed(second, silence, 320)
+    assert [update.text for update in updates if update.text] == []
+    assert second.transcript == ""
