@@ -49,6 +49,10 @@ log = structlog.get_logger("careroute.service")
 #: its own legs within a second of the caller leaving. The sweep only catches
 #: what a failed teardown left, so a slow cadence is enough.
 SWEEP_INTERVAL_S = 15.0
+#: Seconds between checks that Asterisk still lists the app. When another
+#: connection under the same app name closes, Asterisk drops the app although this
+#: socket stays open, and every new caller then takes the dialplan's fallback.
+APP_CHECK_INTERVAL_S = 3.0
 #: CAREROUTE_REASON of callers handed to the fallback queue because the service stops.
 SHUTDOWN_REASON = "service stopping"
 #: Seconds a stopping service waits for its callers to be continued. Routing is a
@@ -237,14 +241,7 @@ class TriageService:
             channels = await self.client.list_channels()
             bridges = await self.client.list_bridges()
         except AriNotFound as exc:
-            # The socket is open but Asterisk dropped the app: another connection
-            # registered the same name and left. Register again.
-            self._log.error(
-                "service.app.not_registered",
-                error=str(exc),
-                action="reconnecting to register the application again",
-            )
-            await self.client.reconnect_events()
+            await self._register_again(exc)
             return
         except AriError as exc:
             self._log.error("service.recover.failed", error=str(exc))
@@ -341,12 +338,42 @@ class TriageService:
         self.stats.recovered_callers += 1
         self._log.warning("service.recover.caller_continued", channel=channel_id, queue=queue)
 
+    async def check_registered(self) -> None:
+        """Register the app again when Asterisk no longer lists it."""
+        try:
+            await self.client.get_application()
+        except AriNotFound as exc:
+            await self._register_again(exc)
+        except AriError as exc:
+            self._log.warning("service.app.check_failed", error=str(exc))
+
+    async def _register_again(self, exc: AriNotFound) -> None:
+        # The socket is open but Asterisk dropped the app: another connection
+        # registered the same name and left. Reconnecting registers it again.
+        self._log.error(
+            "service.app.not_registered",
+            error=str(exc),
+            action="reconnecting to register the application again",
+        )
+        await self.client.reconnect_events()
+
     async def sweep_forever(self) -> None:
-        """Remove legs and bridges that no live session owns, every SWEEP_INTERVAL_S."""
+        """Check the app registration every APP_CHECK_INTERVAL_S, and every SWEEP_INTERVAL_S
+        remove legs and bridges that no live session owns.
+
+        The sweep also runs while another service shares the app name, so that
+        readiness returns once that service is gone.
+        """
+        last_sweep = time.monotonic()
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL_S)
-            if self.ready:
+            await asyncio.sleep(APP_CHECK_INTERVAL_S)
+            if not self.client.connected.is_set() or self.draining:
+                continue
+            if time.monotonic() - last_sweep >= SWEEP_INTERVAL_S:
+                last_sweep = time.monotonic()
                 await self.recover()
+            else:
+                await self.check_registered()
 
     # -- shutdown ----------------------------------------------------------------
 

@@ -379,6 +379,43 @@ async def test_second_service_same_app_is_reported_not_swept(
     assert any(entry["event"] == "service.app.shared" for entry in logs)
 
 
+@pytest.mark.asyncio
+async def test_service_ready_again_after_sharing_service_stops(testbed: Testbed, vosk_model_dir) -> None:
+    """When the second service under the app name stops, Asterisk drops the app; the first
+    registers it again, turns ready and routes the next caller."""
+    first = service_config(testbed, vosk_model_dir)
+    second = service_config(testbed, vosk_model_dir, rtp_ports=(33100, 33199))
+    second = dataclasses.replace(second, health=dataclasses.replace(second.health, port=first.health.port + 1))
+    booking = synthesize("I would like to book an appointment for next week with my doctor.", "piper:joe")
+    refill = synthesize("I need a refill of my blood pressure pills please.", "piper:joe")
+    with captured_logs() as logs:
+        async with running_service(first) as one:
+            async with running_service(second) as two, queue_watch(testbed) as watch:
+                call = await place_call(testbed, booking, delay_s=4.0, hold_s=8)
+                assert await watch.wait_for(call.caller_channel_id, timeout_s=30) is not None
+                await one.recover()
+                await two.recover()
+                shared = any(service.foreign_legs for service in (one, two))
+
+            async def registered_and_ready() -> bool:
+                try:
+                    await one.client.get_application()
+                except AriError:
+                    return False
+                return one.ready
+
+            back = await wait_until(registered_and_ready, 25)
+            async with queue_watch(testbed) as watch:
+                call = await place_call(testbed, refill, delay_s=4.0, hold_s=8)
+                arrival = await watch.wait_for(call.caller_channel_id, timeout_s=30)
+    assert shared
+    assert back
+    assert arrival is not None
+    assert arrival.queue == "refill"
+    assert arrival.reason != "app unavailable"
+    assert any(entry["event"] == "service.app.not_registered" for entry in logs)
+
+
 # -- what the caller does ------------------------------------------------------------------
 
 
