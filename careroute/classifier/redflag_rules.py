@@ -10,7 +10,8 @@ breath", "shortness of breath"). They also cover near-misses that recurred
 when the team's own red-flag sentences (``models/training/patterns_redflag.py``)
 were spoken by Piper and espeak-ng voices over 8 kHz telephone audio and
 decoded by the small English model: "is" heard as "as" ("smile as lopsided"), "face is"
-merged into "faces", "in" heard as "and" ("pressure and my chest"),
+merged into "faces" (and "wife's face is" into "wife spaces"), "in" heard as
+"and" ("pressure and my chest"),
 "slurring" heard as "wearing" or "flooring", "myself" split into "my else",
 "swallowed" heard as "followed", "unconscious" split into "a conscious",
 "wake" heard as "wait", "epipen" heard as "epa been". A variant is added only
@@ -85,7 +86,7 @@ RULES: tuple[RedFlagRule, ...] = (
         r"choking(?! on the (?:status|state|fate))",
     )),
     RedFlagRule("stroke", "emergency", "stroke signs", (
-        r"(?:faces?|mouth|smile) (?:is |as |looks |seems |went |started )?(?:all )?(?:drooping|droopy|droops|drooped|crooked|cricket|lopsided)",
+        r"(?:faces?|spaces|mouth|smile) (?:is |as |looks |seems |went |started )?(?:all )?(?:drooping|droopy|droops|drooped|crooked|cricket|lopsided)",
         r"(?:drooping|droopy|crooked) (?:face|mouth|smile|on one side)",
         r"one side of (?:my|his|her|their|the) face",
         r"slurr(?:ed|ing)",

@@ -94,6 +94,7 @@ def test_redflags_negative_case(text: str) -> None:
         ("my mother she not breathe good lip is blue", "breathing"),
         ("sucking in under the ribs", "breathing"),
         ("my father's faces drooping", "stroke"),
+        ("my wife spaces drooping", "stroke"),
         ("her smile as lopsided", "stroke"),
         ("his mouth looks cricket", "stroke"),
         ("my wife is wearing her words", "stroke"),
