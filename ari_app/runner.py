@@ -11,6 +11,7 @@ import structlog
 
 from agi.ami import AmiClient, AmiConnectionError, AmiError, AmiLoginError, AmiTimeout
 from ari_app.client import AriClient
+from ari_app.errors import AriError
 from ari_app.escalation import AmiEscalator
 from ari_app.health import HealthServer
 from ari_app.listener import Backoff
@@ -196,7 +197,35 @@ async def run_service(config: CareRouteConfig) -> None:
         config.ari.app,
         request_timeout=config.ari.request_timeout,
     )
-    async with client, escalator_from_config(config) as escalator:
+    async with client:
+        await check_ari_login(client, config)
+        await _serve(config, client)
+
+
+async def check_ari_login(client: AriClient, config: CareRouteConfig) -> None:
+    """Raise ConfigError when Asterisk rejects the ARI user or password.
+
+    A wrong password would otherwise be retried forever while every caller
+    takes the dialplan's fallback. An Asterisk that is not up yet is no error:
+    the service keeps reconnecting until it is.
+
+    Raises:
+        ConfigError: Asterisk rejected the request with status 401 or 403.
+    """
+    try:
+        await client.list_channels()
+    except AriError as exc:
+        if exc.status in (401, 403):
+            raise ConfigError(
+                f"ARI at {config.ari.url} rejected user {config.ari.user!r} ({exc.status}); "
+                "compare ari.user and the password (ari.password_env or ari.password_file) "
+                "with the user in Asterisk's ari.conf"
+            ) from exc
+        log.warning("service.ari.not_reachable", error=str(exc), action="retrying in the background")
+
+
+async def _serve(config: CareRouteConfig, client: AriClient) -> None:
+    async with escalator_from_config(config) as escalator:
         service = build_service(config, client, escalator)
         health = HealthServer(
             config.health.bind, config.health.port, lambda: service.ready, lambda: service.stats

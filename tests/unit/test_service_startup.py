@@ -126,3 +126,48 @@ async def test_escalation_off_without_ami() -> None:
     config = parse_config({"ami": {"enabled": False}})
     async with escalator_from_config(config) as escalator:
         assert escalator is None
+
+
+async def _answer_status(status_line: bytes, port_holder: list[int]) -> asyncio.Server:
+    """Start a loopback HTTP server that answers every request with ``status_line``."""
+    body = b'{"message": "Authentication required"}'
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 " + status_line + b"\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port_holder.append(server.sockets[0].getsockname()[1])
+    return server
+
+
+@pytest.mark.asyncio
+async def test_ari_wrong_password_stops_start() -> None:
+    from ari_app.client import AriClient
+    from ari_app.runner import check_ari_login
+
+    port: list[int] = []
+    server = await _answer_status(b"401 Unauthorized", port)
+    config = CareRouteConfig()
+    async with server, AriClient(f"http://127.0.0.1:{port[0]}/ari", "careroute", "wrong", "careroute") as client:
+        with pytest.raises(ConfigError, match=r"rejected user 'careroute' \(401\).*ari\.conf"):
+            await check_ari_login(client, config)
+
+
+@pytest.mark.asyncio
+async def test_ari_down_at_start_is_logged_not_fatal() -> None:
+    from ari_app.client import AriClient
+    from ari_app.runner import check_ari_login
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    async with AriClient(f"http://127.0.0.1:{closed_port}/ari", "careroute", "secret", "careroute") as client:
+        with capture_logs() as logs:
+            await check_ari_login(client, CareRouteConfig())
+    assert [entry["event"] for entry in logs] == ["service.ari.not_reachable"]
