@@ -159,6 +159,8 @@ class EagiCall:
         self._held_until = 0.0
         # When the audio that reached the recognizer ends, real or filled with silence.
         self._audio_until: float | None = None
+        # True once the stopping engine sent the caller to the dialplan's fallback.
+        self._handed_over = False
         self._log = log
 
     async def run(self) -> None:
@@ -312,9 +314,22 @@ class EagiCall:
         await self._route(decisions[0])
         return True
 
+    async def hand_over(self, reason: str) -> None:
+        """Send a caller still undecided to the dialplan's fallback now, with ``reason``.
+
+        The engine calls it when it stops, so the caller reaches a human at
+        once instead of waiting for the connection to drop.
+        """
+        if self.decision is not None or self._gone.is_set() or self._handed_over:
+            return
+        self._handed_over = True
+        self.outcome = "handed_over"
+        self._log.warning("eagi.call.handed_over", reason=reason)
+        await self._give_up(reason)
+
     async def _route(self, decision: Decision) -> None:
         """Set the routing variables on the caller and tell the relay to exit."""
-        if self.decision is not None:
+        if self.decision is not None or self._handed_over:
             return
         self.decision = decision
         for name, value in routing_variables(decision, self.call_id).items():

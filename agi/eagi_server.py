@@ -32,6 +32,8 @@ log = structlog.get_logger("careroute.eagi")
 
 #: Seconds a stopping engine lets calls in progress end on their own before cancelling them.
 STOP_GRACE_S = 2.0
+#: CAREROUTE_REASON of callers handed to the fallback queue because the engine stops.
+SHUTDOWN_REASON = "service stopping"
 
 
 @dataclass
@@ -65,7 +67,7 @@ class EagiServer:
         )
         self.stats = EagiStats()
         self._server: asyncio.Server | None = None
-        self._calls: set[asyncio.Task[None]] = set()
+        self._calls: dict[asyncio.Task[None], EagiCall] = {}
 
     async def start(self) -> None:
         """Listen for relay connections; port 0 picks a free port, stored in ``port``.
@@ -94,9 +96,15 @@ class EagiServer:
             await self._server.wait_closed()
             self._server = None
         if self._calls:
-            # A call whose relay already left finishes in milliseconds and logs its summary.
-            # The rest are cancelled, and their relays send the callers to the fallback queue.
-            await asyncio.wait(list(self._calls), timeout=STOP_GRACE_S)
+            # Callers still listened to go to the fallback queue at once. A call whose
+            # relay already left finishes in milliseconds and logs its summary. The rest
+            # are cancelled, and their relays send the callers to the fallback queue.
+            loop = asyncio.get_running_loop()
+            handovers = [loop.create_task(call.hand_over(SHUTDOWN_REASON)) for call in self._calls.values()]
+            await asyncio.wait([*self._calls, *handovers], timeout=STOP_GRACE_S)
+            for task in handovers:
+                task.cancel()
+            await asyncio.gather(*handovers, return_exceptions=True)
         for task in list(self._calls):
             task.cancel()
         if self._calls:
@@ -108,13 +116,13 @@ class EagiServer:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._calls.add(task)
         self.stats.calls += 1
         call = EagiCall(reader, writer, self.settings, self.pipeline_factory, self.executor)
+        self._calls[task] = call
         try:
             await call.run()
         finally:
-            self._calls.discard(task)
+            self._calls.pop(task, None)
             if call.outcome == "routed":
                 self.stats.routed += 1
             elif call.outcome == "failed":
@@ -142,7 +150,9 @@ def build_server(config: CareRouteConfig, *, port: int | None = None) -> EagiSer
     """
     warn_unknown_queues(config)
     model = load_vosk_model(
-        config.recognizer.resolved_model_path(), decoder=config.recognizer.decoder_settings()
+        config.recognizer.resolved_model_path(),
+        decoder=config.recognizer.decoder_settings(),
+        graph=config.recognizer.graph,
     )
     classifier = Classifier.load(config.classifier.artifact_path)
     # EAGI delivers 8 kHz signed linear audio unless the dialplan sets EAGI_AUDIO_FORMAT.

@@ -166,3 +166,23 @@ async def test_server_fills_audio_gap_with_silence() -> None:
     (summary,) = [entry for entry in logs if entry["event"] == "eagi.call.summary"]
     # Two seconds of hold after the speech: most of it reaches the recognizer as silence.
     assert summary["audio_seconds"] >= speech_s + 1.0
+
+
+@pytest.mark.asyncio
+async def test_server_stop_hands_listening_caller_over() -> None:
+    server = build_server(parse_config({"eagi": {"watch_seconds": 0.5}}), port=0)
+    await server.start()
+    async with connect(server) as relay:
+        await relay.send(FRAME_ENVIRONMENT, ENVIRONMENT)
+        await relay.next_command()
+        await relay.send(FRAME_REPLY, b"200 result=0 endpos=32000")
+        # The caller is listened to but has said nothing yet when the engine stops.
+        await relay.send(FRAME_AUDIO, b"\x00\x00" * 800)
+        with capture_logs() as logs:
+            stopping = asyncio.get_running_loop().create_task(server.stop())
+            async with asyncio.timeout(CALL_TIMEOUT_S):
+                await relay.answer_until_exit()
+            await stopping
+    assert relay.variables() == {"CAREROUTE_REASON": "service stopping"}
+    summaries = [entry for entry in logs if entry["event"] == "eagi.call.summary"]
+    assert [entry["outcome"] for entry in summaries] == ["handed_over"]
