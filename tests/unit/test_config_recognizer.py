@@ -11,7 +11,8 @@ from careroute.model_tuning import DecoderSettings
 
 def test_decoder_null_keeps_model_values() -> None:
     config = parse_config(
-        {"recognizer": {"max_active": None, "beam": None, "lattice_beam": None, "frames_per_chunk": None}}
+        {"recognizer": {"max_active": None, "beam": None, "lattice_beam": None, "frames_per_chunk": None,
+                        "dither": None}}
     )
     assert config.recognizer.decoder_settings() == DecoderSettings()
 
@@ -20,7 +21,7 @@ def test_decoder_values_parsed() -> None:
     config = parse_config(
         {"recognizer": {"max_active": 1500, "beam": 9, "lattice_beam": 1.5, "frames_per_chunk": 12}}
     )
-    assert config.recognizer.decoder_settings() == DecoderSettings(1500, 9.0, 1.5, 12)
+    assert config.recognizer.decoder_settings() == DecoderSettings(1500, 9.0, 1.5, 12, dither=0.0)
 
 
 def test_decoder_int_beam_becomes_float() -> None:
@@ -43,3 +44,12 @@ def test_decoder_int_beam_becomes_float() -> None:
 def test_decoder_invalid_values(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config({"recognizer": data})
+
+
+def test_dither_defaults_to_zero() -> None:
+    assert parse_config({}).recognizer.decoder_settings().dither == 0.0
+
+
+def test_negative_dither_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"recognizer.dither = -1.0 is invalid"):
+        parse_config({"recognizer": {"dither": -1.0}})
