@@ -64,6 +64,11 @@ def parse_voice(spec: str) -> tuple[str, str, dict[str, float]]:
             f"voice spec {spec!r} is invalid; use 'piper:joe[:ls=1.0]' or "
             "'espeak-ng:VOICE[:s=150:p=50:g=1]'"
         )
+    if engine == "piper" and parts[1] != "joe":
+        raise SpeechError(
+            f"voice spec {spec!r} names Piper voice {parts[1]!r}, but only the bundled 'joe' "
+            "voice is installed; use 'piper:joe[:ls=1.0]' or an espeak-ng voice"
+        )
     options: dict[str, float] = {}
     for item in parts[2:]:
         key, sep, value = item.partition("=")
