@@ -81,11 +81,22 @@ def _text_of(row: dict[str, str], args: argparse.Namespace) -> str:
         if "text" not in row:
             raise CareRouteError(f"manifest row {row.get('id')!r} has no 'text' field")
         return row["text"]
+    import wave
+
     from careroute.classifier.transcribe import transcribe_wav
+    from careroute.liveeval import CONVERT_HINT
+    from careroute.speech import SpeechError
 
     if "audio" not in row:
         raise CareRouteError(f"manifest row {row.get('id')!r} has no 'audio' field")
-    return transcribe_wav(args.manifest.parent / row["audio"])
+    path = args.manifest.parent / row["audio"]
+    try:
+        return transcribe_wav(path)
+    except (OSError, EOFError, wave.Error, SpeechError) as exc:
+        raise CareRouteError(
+            f"audio {str(path)!r} of manifest row {row.get('id')!r} cannot be read as a PCM WAV "
+            f"file ({exc}); {CONVERT_HINT}"
+        ) from exc
 
 
 def _benchmark(classifier: Classifier, texts: list[str]) -> dict[str, object]:
