@@ -17,8 +17,10 @@ Rules, in the order they are checked:
    decided partials. Undecided partials neither count nor reset that streak.
 5. A final result routes to its top queue when the probability reaches
    ``final_threshold``, and to the fallback queue otherwise. A final result
-   the classifier abstains on (a greeting such as "hello?") requests the
-   reprompt instead, unless the reprompt was played already.
+   the classifier abstains on (a greeting such as "hello?", a filler word)
+   requests the reprompt instead, unless the reprompt was played already.
+   The request waits ``reprompt_delay_seconds``, and any speech in that time
+   cancels it.
 6. Without speech for ``no_speech_timeout`` the policy requests the reprompt;
    without speech for another ``no_speech_timeout`` after it, the policy routes
    to the fallback queue. The reprompt plays at most once per call.
@@ -97,6 +99,8 @@ class RoutingPolicy:
         self._silence_started: float | None = None
         self._heard_speech = False
         self._reprompted = False
+        # Due time of the reprompt an unplaced final result requested; speech cancels it.
+        self._reprompt_due: float | None = None
         self._streak_queue: str | None = None
         self._streak_length = 0
         # Consecutive partials on which the urgency model alone saw an emergency.
@@ -143,6 +147,7 @@ class RoutingPolicy:
             return None
         self.start(now)
         self._heard_speech = True
+        self._reprompt_due = None
 
         self._count_model_emergency(scores, words)
         urgent = self._red_flag_decision(scores, now, final=final)
@@ -192,6 +197,9 @@ class RoutingPolicy:
         """Check the listening timers at ``now``."""
         if self.decided or self._listen_started is None or self._silence_started is None:
             return None
+        if self._reprompt_due is not None and now >= self._reprompt_due and not self._reprompted:
+            self._reprompt_due = None
+            return self._reprompt(now)
         if now - self._listen_started >= self.config.max_listen_seconds:
             return self._fallback(Trigger.MAX_LISTEN, "no decision within the listening time", now)
         if self._heard_speech or now - self._silence_started < self.config.no_speech_timeout:
@@ -246,9 +254,12 @@ class RoutingPolicy:
             )
         return None
 
-    def _final_decision(self, scores: Scores, now: float) -> Action:
+    def _final_decision(self, scores: Scores, now: float) -> Action | None:
         if (scores.undecided or scores.queue is None) and not self._reprompted:
-            return self._reprompt(now)
+            if self.config.reprompt_delay_seconds <= 0:
+                return self._reprompt(now)
+            self._reprompt_due = now + self.config.reprompt_delay_seconds
+            return None
         if (
             not scores.undecided
             and scores.queue is not None

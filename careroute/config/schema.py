@@ -63,16 +63,18 @@ DEFAULT_LATTICE_BEAM: float | None = None
 #: costs about half again the decoding CPU and recognized the dev calls slightly
 #: better; docs/benchmarks.md has the measurements.
 DEFAULT_FRAMES_PER_CHUNK: int | None = 9
-#: No dither: Kaldi's default of 1.0 adds noise from a per-process random generator,
-#: so the same call could route differently depending on the calls decoded before it.
-#: On the dev calls, routing accuracy without it was within the run-to-run spread.
+#: No dither. Kaldi's default of 1.0 adds random noise, and with it the same call
+#: decoded, and could route, differently depending on the calls decoded before it in
+#: the process (seen with the small English model). Routing accuracy on the dev
+#: calls without dither was within the run-to-run spread.
 DEFAULT_DITHER: float | None = 0.0
 
 # -- routing -------------------------------------------------------------------
 #: Minimum top-queue probability for a decision on a partial result. At 0.70 the
 #: app routed most dev calls four seconds before the caller finished, often on a
-#: misheard opening; 0.90 raised live queue accuracy from 0.67 to 0.73 and costs
-#: about half a second to the queue (docs/benchmarks.md, "Partial-result threshold").
+#: misheard opening. At 0.90 live queue accuracy rose from 0.67 to 0.73-0.78 (three
+#: runs), and the median time to the queue grew by about half a second
+#: (docs/benchmarks.md, "Partial-result threshold").
 DEFAULT_QUEUE_THRESHOLD = 0.90
 #: Consecutive decided partials that must agree on the top queue.
 DEFAULT_STABLE_PARTIALS = 2
@@ -83,6 +85,10 @@ DEFAULT_FINAL_THRESHOLD = 0.45
 #: Seconds of listening without speech before the reprompt, and again after
 #: the reprompt before the fallback queue.
 DEFAULT_NO_SPEECH_TIMEOUT = 6.0
+#: Seconds to wait after a final result the classifier cannot place ("hello?",
+#: "um") before the reprompt plays. More speech in that time cancels it, because a
+#: filler word and a short pause end Vosk's sentence while the caller goes on.
+DEFAULT_REPROMPT_DELAY_SECONDS = 1.5
 #: Seconds from the start of listening until the call goes to the fallback queue.
 DEFAULT_MAX_LISTEN_SECONDS = 20.0
 DEFAULT_FALLBACK_QUEUE = "front_desk"
@@ -299,6 +305,9 @@ class RoutingConfig:
     final_threshold: float = field(default=DEFAULT_FINAL_THRESHOLD, metadata=_check("probability"))
     no_speech_timeout: float = field(
         default=DEFAULT_NO_SPEECH_TIMEOUT, metadata=_check("positive")
+    )
+    reprompt_delay_seconds: float = field(
+        default=DEFAULT_REPROMPT_DELAY_SECONDS, metadata=_check("non_negative")
     )
     max_listen_seconds: float = field(
         default=DEFAULT_MAX_LISTEN_SECONDS, metadata=_check("positive")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from careroute.config import PrioritiesConfig, RoutingConfig
@@ -21,6 +23,7 @@ CONFIG = RoutingConfig(
     stable_partials=2,
     final_threshold=0.45,
     no_speech_timeout=5.0,
+    reprompt_delay_seconds=1.5,
     max_listen_seconds=20.0,
 )
 
@@ -223,17 +226,34 @@ def test_policy_final(final_scores: Scores, queue: str, trigger: Trigger) -> Non
     assert decision.trigger is trigger
 
 
-def test_policy_undecided_final_requests_reprompt() -> None:
+def test_policy_undecided_final_requests_reprompt_after_delay() -> None:
     policy = started()
-    assert policy.observe(UNDECIDED, final=True, now=2.0) == Reprompt(requested_at=2.0)
+    assert policy.observe(UNDECIDED, final=True, now=2.0) is None
+    assert policy.tick(3.4) is None
+    assert policy.tick(3.5) == Reprompt(requested_at=3.5)
     assert not policy.decided
+
+
+def test_policy_speech_cancels_delayed_reprompt() -> None:
+    policy = started()
+    policy.observe(UNDECIDED, final=True, now=2.0)
+    # The caller said "um", paused, and goes on talking.
+    assert policy.observe(UNDECIDED, final=False, now=3.0) is None
+    assert policy.tick(3.5) is None
+    assert policy.tick(4.9) is None
+
+
+def test_policy_zero_delay_reprompts_at_once() -> None:
+    policy = started(dataclasses.replace(CONFIG, reprompt_delay_seconds=0.0))
+    assert policy.observe(UNDECIDED, final=True, now=2.0) == Reprompt(requested_at=2.0)
 
 
 def test_policy_undecided_final_after_reprompt_falls_back() -> None:
     policy = started()
     policy.observe(UNDECIDED, final=True, now=2.0)
-    policy.observe(UNDECIDED, final=False, now=3.0)
-    decision = policy.observe(UNDECIDED, final=True, now=4.0)
+    assert isinstance(policy.tick(3.5), Reprompt)
+    policy.observe(UNDECIDED, final=False, now=4.0)
+    decision = policy.observe(UNDECIDED, final=True, now=5.0)
     assert isinstance(decision, Decision)
     assert decision.queue == "front_desk"
     assert decision.trigger is Trigger.FINAL_LOW_CONFIDENCE
@@ -242,8 +262,9 @@ def test_policy_undecided_final_after_reprompt_falls_back() -> None:
 def test_policy_undecided_final_then_silence_falls_back() -> None:
     policy = started()
     policy.observe(UNDECIDED, final=True, now=2.0)
-    assert policy.tick(6.9) is None
-    decision = policy.tick(7.0)
+    assert isinstance(policy.tick(3.5), Reprompt)
+    assert policy.tick(8.4) is None
+    decision = policy.tick(8.5)
     assert isinstance(decision, Decision)
     assert decision.trigger is Trigger.NO_SPEECH
 
