@@ -72,7 +72,7 @@ DEFAULT_DITHER: float | None = 0.0
 # -- routing -------------------------------------------------------------------
 #: Minimum top-queue probability for a decision on a partial result. At 0.70 the
 #: app routed most dev calls four seconds before the caller finished, often on a
-#: misheard opening. At 0.90 live queue accuracy rose from 0.67 to 0.73-0.78 (three
+#: misheard opening. At 0.90 live queue accuracy rose from 0.67 to 0.73-0.78 (four
 #: runs), and the median time to the queue grew by about half a second
 #: (docs/benchmarks.md, "Partial-result threshold").
 DEFAULT_QUEUE_THRESHOLD = 0.90
