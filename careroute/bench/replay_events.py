@@ -6,11 +6,11 @@ update becomes an ``Event``: the audio time at the end of the frame that
 produced it, its kind and the cumulative transcript. The recognizer reports a
 partial only when the transcript changed, so the list contains no repeats.
 
-The cache is a JSON file whose key is a SHA-256 over the decoding model folder
-(every file's path, size and modification time), the decoder settings, the
-manifest and its audio files, the Vosk version and the source of the
-recognizer and upsampler. A changed model or setting therefore decodes again
-instead of reusing old events.
+The cache is a JSON file keyed by a SHA-256 digest. The digest covers the
+decoding model folder (every file's path, size and modification time), the
+decoder settings, the manifest and its audio files, the Vosk version, and the
+source of the recognizer and upsampler. A changed model or setting therefore
+decodes again instead of reusing old events.
 """
 
 from __future__ import annotations

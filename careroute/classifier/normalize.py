@@ -47,7 +47,7 @@ _SPACES = re.compile(r"\s+")
 _PLAIN_WORDS = re.compile(r"[a-z' ]*")
 #: Maximum words ``_normalize_word`` keeps. Each partial of a call repeats the
 #: words of the one before it, so a few thousand cover many calls at once. The
-#: cache holds single words of recent calls in memory, without order or call id.
+#: cache contains single words of recent calls, without order or call id.
 WORD_CACHE_SIZE = 4096
 
 _ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "

@@ -129,7 +129,7 @@ async def test_escalation_off_without_ami() -> None:
 
 
 async def _answer_status(status_line: bytes, port_holder: list[int]) -> asyncio.Server:
-    """Start a loopback HTTP server that answers every request with ``status_line``."""
+    """Start a loopback HTTP server that responds to every request with ``status_line``."""
     body = b'{"message": "Authentication required"}'
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
