@@ -21,6 +21,7 @@ import structlog
 
 from agi.eagi_call import EagiCall, EagiSettings, PipelineFactory
 from ari_app.runner import warn_unknown_queues
+from ari_app.service import SHUTDOWN_REASON
 from careroute.audio import TELEPHONE_RATE_HZ
 from careroute.classifier import Classifier
 from careroute.config import CareRouteConfig
@@ -32,8 +33,6 @@ log = structlog.get_logger("careroute.eagi")
 
 #: Seconds a stopping engine lets calls in progress end on their own before cancelling them.
 STOP_GRACE_S = 2.0
-#: CAREROUTE_REASON of callers handed to the fallback queue because the engine stops.
-SHUTDOWN_REASON = "service stopping"
 
 
 @dataclass
