@@ -128,7 +128,7 @@ async def test_escalation_off_without_ami() -> None:
         assert escalator is None
 
 
-async def _answer_status(status_line: bytes, port_holder: list[int]) -> asyncio.Server:
+async def _answer_status(status_line: bytes) -> asyncio.Server:
     """Start a loopback HTTP server that responds to every request with ``status_line``."""
     body = b'{"message": "Authentication required"}'
 
@@ -141,9 +141,7 @@ async def _answer_status(status_line: bytes, port_holder: list[int]) -> asyncio.
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port_holder.append(server.sockets[0].getsockname()[1])
-    return server
+    return await asyncio.start_server(answer, "127.0.0.1", 0)
 
 
 @pytest.mark.asyncio
@@ -151,10 +149,10 @@ async def test_ari_wrong_password_stops_start() -> None:
     from ari_app.client import AriClient
     from ari_app.runner import check_ari_login
 
-    port: list[int] = []
-    server = await _answer_status(b"401 Unauthorized", port)
+    server = await _answer_status(b"401 Unauthorized")
+    port = server.sockets[0].getsockname()[1]
     config = CareRouteConfig()
-    async with server, AriClient(f"http://127.0.0.1:{port[0]}/ari", "careroute", "wrong", "careroute") as client:
+    async with server, AriClient(f"http://127.0.0.1:{port}/ari", "careroute", "wrong", "careroute") as client:
         with pytest.raises(ConfigError, match=r"rejected user 'careroute' \(401\).*ari\.conf"):
             await check_ari_login(client, config)
 
